@@ -1,0 +1,41 @@
+"""retention_kit: customer retention metrics and buy-till-you-die models.
+
+How many customers did we keep, how many did we lose, how often do they come back, when is each
+one due to buy again, which of them are still "alive", and what is each one worth.
+
+Examples
+--------
+>>> import retention_kit as rk
+>>> tx = rk.datasets.load_cdnow()
+>>> tx.n_customers
+2357
+"""
+
+from __future__ import annotations
+
+from . import datasets
+from ._errors import ConvergenceWarning, FitError, InvalidDataError
+from .data import PeriodCounts, Transactions
+from .models._base import model_from_dict
+from .models._mle import FitResult
+from .summary import CustomerSummary
+
+# --- retention metrics (cohorts, cycle) ---
+# --- summaries ---
+# --- models ---
+# --- customer lifetime value ---
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvergenceWarning",
+    "CustomerSummary",
+    "FitError",
+    "FitResult",
+    "InvalidDataError",
+    "PeriodCounts",
+    "Transactions",
+    "__version__",
+    "datasets",
+    "model_from_dict",
+]

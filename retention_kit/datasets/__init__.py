@@ -1,0 +1,66 @@
+"""Data sets shipped with retention_kit."""
+
+from __future__ import annotations
+
+import gzip
+from importlib import resources
+
+import numpy as np
+
+from .._typing import DatetimeArray, IntArray
+from ..data import Transactions
+
+__all__ = ["load_cdnow"]
+
+
+def _yyyymmdd(dates: IntArray) -> DatetimeArray:
+    months = (dates // 10000 - 1970) * 12 + (dates // 100 % 100 - 1)
+    days = months.astype("datetime64[M]").astype("datetime64[D]") + (dates % 100 - 1)
+    return days.astype("datetime64[s]")
+
+
+def load_cdnow(sample: bool = True) -> Transactions:
+    """Load the CDNOW transaction log of Fader & Hardie.
+
+    CDNOW was an online music store. The data follow the cohort of 23,570 customers who made
+    their first purchase in the first quarter of 1997 (1997-01-01 to 1997-03-31) through
+    1998-06-30. Each row is one order: the customer, the day (no time of day) and its dollar
+    value. The 1/10 sample of 2,357 customers (6,919 rows) is the data of Fader, Hardie & Lee
+    (2005); it is numbered 1 to 2,357 as in their paper, so customer 1 of the sample is the
+    customer of the paper's worked example. The full cohort is numbered by its master ids.
+
+    Parameters
+    ----------
+    sample : bool, default True
+        The 1/10 sample (2,357 customers, 6,919 rows) or, when False, the full cohort
+        (23,570 customers, 69,659 rows).
+
+    Returns
+    -------
+    Transactions
+        With ``amount`` in US dollars; several orders on one day are separate rows.
+
+    References
+    ----------
+    .. [1] P. S. Fader, B. G. S. Hardie and K. L. Lee, "Counting Your Customers the Easy Way:
+       An Alternative to the Pareto/NBD Model", Marketing Science 24(2), 275-284, 2005.
+    .. [2] B. G. S. Hardie, "The CDNOW data set", brucehardie.com/datasets, distributed with
+       the lifetimes package under the same file names.
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> tx = rk.datasets.load_cdnow()
+    >>> len(tx), tx.n_customers, str(tx.start)[:10], str(tx.end)[:10]
+    (6919, 2357, '1997-01-01', '1998-06-30')
+    """
+    name = "cdnow_sample.txt.gz" if sample else "cdnow_master.txt.gz"
+    with (
+        resources.files(__package__).joinpath(name).open("rb") as raw,
+        gzip.open(raw, "rt") as text,
+    ):
+        table = np.loadtxt(text, skiprows=0 if sample else 1)
+    id_column = 1 if sample else 0
+    ids = table[:, id_column].astype(np.int64)
+    dates = _yyyymmdd(table[:, id_column + 1].astype(np.int64))
+    return Transactions(ids, dates, table[:, -1])

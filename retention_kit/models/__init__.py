@@ -1,0 +1,1 @@
+"""Probabilistic customer-base models, each fitted by maximum likelihood."""

@@ -1,0 +1,94 @@
+"""Shared hypothesis strategies: transaction logs, period counts, summaries and parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+import retention_kit as rk
+
+EPOCH = np.datetime64("2024-01-01T00:00:00", "s")
+DAY = np.timedelta64(86_400, "s")
+
+
+@st.composite
+def transaction_arrays(
+    draw: st.DrawFn,
+    *,
+    max_customers: int = 12,
+    max_rows: int = 60,
+    max_days: int = 400,
+    with_amount: bool = True,
+    same_day_times: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(customer_id, timestamp, amount) arrays of a valid log: ids 0..k, seconds resolution."""
+    n = draw(st.integers(1, max_rows))
+    ids = np.array(draw(st.lists(st.integers(0, max_customers - 1), min_size=n, max_size=n)))
+    days = np.array(draw(st.lists(st.integers(0, max_days), min_size=n, max_size=n)))
+    seconds = (
+        np.array(draw(st.lists(st.integers(0, 86_399), min_size=n, max_size=n)))
+        if same_day_times
+        else np.zeros(n, dtype=np.int64)
+    )
+    timestamps = EPOCH + days * DAY + seconds.astype("timedelta64[s]")
+    amount = (
+        np.array(
+            draw(
+                st.lists(
+                    st.floats(0, 1000, allow_nan=False, allow_infinity=False),
+                    min_size=n,
+                    max_size=n,
+                )
+            )
+        )
+        if with_amount
+        else None
+    )
+    return ids, timestamps, amount
+
+
+@st.composite
+def transactions(draw: st.DrawFn, **kwargs: object) -> rk.Transactions:
+    """A valid `Transactions` (see `transaction_arrays` for the options)."""
+    ids, timestamps, amount = draw(transaction_arrays(**kwargs))  # type: ignore[arg-type]
+    return rk.Transactions(ids, timestamps, amount)
+
+
+@st.composite
+def period_counts(draw: st.DrawFn, max_count: int = 10_000) -> rk.PeriodCounts:
+    """Valid counts with B >= 1."""
+    start = draw(st.integers(1, max_count))
+    retained = draw(st.integers(0, start))
+    new = draw(st.integers(0, max_count))
+    reactivated = draw(st.integers(0, max_count))
+    return rk.PeriodCounts(
+        start=start, end=retained + new + reactivated, new=new, reactivated=reactivated
+    )
+
+
+@st.composite
+def customer_summaries(
+    draw: st.DrawFn,
+    *,
+    max_rows: int = 30,
+    max_frequency: int = 60,
+    max_T: float = 200.0,
+    unit: str = "W",
+    with_monetary: bool = False,
+) -> rk.CustomerSummary:
+    """Valid summaries: integer frequency >= 0, 0 <= recency <= T, recency 0 iff frequency 0."""
+    n = draw(st.integers(1, max_rows))
+    T = np.array(draw(st.lists(st.floats(0.5, max_T), min_size=n, max_size=n)))
+    frequency = np.array(draw(st.lists(st.integers(0, max_frequency), min_size=n, max_size=n)))
+    share = np.array(draw(st.lists(st.floats(0.01, 1.0), min_size=n, max_size=n)))
+    recency = np.where(frequency > 0, T * share, 0.0)
+    money = None
+    if with_monetary:
+        spend = np.array(draw(st.lists(st.floats(0.5, 500.0), min_size=n, max_size=n)))
+        money = np.where(frequency > 0, spend, 0.0)
+    return rk.CustomerSummary(frequency, recency, T, monetary_value=money, unit=unit)  # type: ignore[arg-type]
+
+
+def positive_parameter(low: float = 1e-2, high: float = 1e2) -> st.SearchStrategy[float]:
+    """A model parameter drawn log-uniformly from [low, high]."""
+    return st.floats(np.log(low), np.log(high)).map(lambda v: float(np.exp(v)))
