@@ -13,7 +13,7 @@ from ._errors import InvalidDataError
 from ._typing import DatetimeArray, FloatArray, IntArray, NegativeAmounts
 from ._validation import check_rows, check_same_length, float_column, readonly
 
-__all__ = ["PeriodCounts", "Transactions"]
+__all__ = ["PeriodCounts", "Transactions", "as_transactions"]
 
 _KEPT_UNITS = ("s", "ms", "us", "ns")
 
@@ -410,3 +410,22 @@ class PeriodCounts:
     def retained(self) -> int:
         """Customers active at both the start and the end: E - N - reactivated."""
         return self.end - self.new - self.reactivated
+
+
+def as_transactions(
+    data: Transactions | Any,
+    *,
+    customer_id: str = "customer_id",
+    timestamp: str = "timestamp",
+    amount: str | None = None,
+) -> Transactions:
+    """Return ``data`` when it is a `Transactions`, else read it as a frame with these columns.
+
+    Every public function that takes ``transactions`` goes through this, so each also accepts
+    any eager frame narwhals reads.
+    """
+    if isinstance(data, Transactions):
+        return data
+    return Transactions.from_frame(
+        data, customer_id=customer_id, timestamp=timestamp, amount=amount
+    )
