@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConvergenceWarning", "FitError", "InvalidDataError"]
+__all__ = ["ConvergenceWarning", "FitError", "InvalidDataError", "SpendCorrelationWarning"]
 
 
 class InvalidDataError(ValueError):
@@ -52,5 +52,19 @@ class ConvergenceWarning(UserWarning):
     --------
     >>> import retention_kit as rk
     >>> issubclass(rk.ConvergenceWarning, UserWarning)
+    True
+    """
+
+
+class SpendCorrelationWarning(UserWarning):
+    """Spend per purchase and purchase frequency look dependent, against a model's assumption.
+
+    `retention_kit.GammaGamma.fit` warns with it when the Pearson correlation of frequency and
+    mean spend among repeat buyers exceeds 0.3 in absolute value.
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> issubclass(rk.SpendCorrelationWarning, UserWarning)
     True
     """

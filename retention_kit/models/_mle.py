@@ -33,6 +33,9 @@ LogLikelihood = Callable[[FloatArray], tuple[float, FloatArray]]
 
 _LOG_BOUND = math.log(1e12)
 _HESSIAN_STEP = 1e-4
+_STALL_GRADIENT = 1e-6
+"""Largest gradient (of the mean objective, in log-parameters) of a run that counts as converged
+when its line search stalled: about a 1e-6 relative change of the parameters."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -231,6 +234,20 @@ def _covariance(loglik: LogLikelihood, params: FloatArray) -> FloatArray:
     return (covariance + covariance.T) / 2.0
 
 
+def _stalled_at_optimum(run: optimize.OptimizeResult) -> bool:
+    """Whether L-BFGS-B's line search failed at the optimum itself.
+
+    Near the maximum the objective stops changing in float64, and the line search can end
+    "ABNORMAL" (status 2) although the gradient is already negligible; such a run has converged.
+    """
+    gradient = np.asarray(run.jac, dtype=np.float64)
+    return bool(
+        run.status == 2
+        and np.all(np.isfinite(gradient))
+        and np.max(np.abs(gradient), initial=0.0) <= _STALL_GRADIENT
+    )
+
+
 def maximize_likelihood(
     loglik: LogLikelihood,
     initial: Sequence[Sequence[float]] | FloatArray,
@@ -320,6 +337,9 @@ def maximize_likelihood(
         raise FitError(f"The log-likelihood at the estimates {theta.tolist()} is not finite.")
     converged = bool(best.success)
     message = str(best.message)
+    if not converged and _stalled_at_optimum(best):
+        converged = True
+        message = "CONVERGENCE: the line search stalled at the optimum (negligible gradient)"
     at_edge = np.abs(best.x) >= _LOG_BOUND * (1 - 1e-9)
     if at_edge.any():
         converged = False
