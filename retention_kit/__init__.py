@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 from . import datasets
-from ._errors import ConvergenceWarning, FitError, InvalidDataError, SpendCorrelationWarning
+from ._errors import ConvergenceWarning, FitError, InvalidDataError
 from .data import PeriodCounts, Transactions
 from .models._base import model_from_dict
 from .models._mle import FitResult
@@ -22,8 +22,8 @@ from .summary import CustomerSummary
 
 # --- retention metrics (cohorts, cycle) ---
 # --- summaries ---
+from .summarizing import summarize
 # --- models ---
-from .models.gammagamma import GammaGamma
 # --- customer lifetime value ---
 
 __version__ = "0.1.0"
@@ -33,12 +33,11 @@ __all__ = [
     "CustomerSummary",
     "FitError",
     "FitResult",
-    "GammaGamma",
     "InvalidDataError",
     "PeriodCounts",
-    "SpendCorrelationWarning",
     "Transactions",
     "__version__",
     "datasets",
     "model_from_dict",
+    "summarize",
 ]
