@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 from . import datasets
-from ._errors import ConvergenceWarning, FitError, InvalidDataError
+from ._errors import ConvergenceWarning, FitError, InvalidDataError, SpendCorrelationWarning
 from .data import PeriodCounts, Transactions
 from .models._base import model_from_dict
 from .models._mle import FitResult
@@ -24,6 +24,7 @@ from .summary import CustomerSummary
 # --- summaries ---
 from .summarizing import summarize
 # --- models ---
+from .models.gammagamma import GammaGamma
 # --- customer lifetime value ---
 
 __version__ = "0.1.0"
@@ -33,8 +34,10 @@ __all__ = [
     "CustomerSummary",
     "FitError",
     "FitResult",
+    "GammaGamma",
     "InvalidDataError",
     "PeriodCounts",
+    "SpendCorrelationWarning",
     "Transactions",
     "__version__",
     "datasets",
