@@ -21,7 +21,6 @@ class InvalidDataError(ValueError):
     --------
     >>> import retention_kit as rk
     >>> try:
-    ...     rk.PeriodCounts(start=0, end=5, new=5)
     ...     rk.retention_rate(rk.PeriodCounts(start=0, end=5, new=5))
     ... except rk.InvalidDataError as error:
     ...     print(error.field)

@@ -21,7 +21,7 @@ def to_narwhals(frame: Any) -> nw.DataFrame[Any] | nw.LazyFrame[Any]:
         return wrapped
     except TypeError:
         raise InvalidDataError(
-            f"expected a dataframe narwhals supports (pandas, polars, pyarrow, ...); "
+            "'frame' must be a dataframe narwhals supports (pandas, polars, pyarrow, ...); "
             f"got {type(frame).__name__}",
             field="frame",
         ) from None

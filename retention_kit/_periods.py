@@ -33,11 +33,13 @@ def period_index(timestamps: DatetimeArray, period: Period) -> IntArray:
 
     Days and months count from the epoch; weeks count Monday-to-Sunday weeks.
     """
+    # astype makes a new array: viewing it as integers and updating it in place copies no more.
     if period == "M":
-        return timestamps.astype("datetime64[M]").astype(np.int64)
-    days = timestamps.astype("datetime64[D]").astype(np.int64)
+        return timestamps.astype("datetime64[M]").view(np.int64)
+    days = timestamps.astype("datetime64[D]").view(np.int64)
     if period == "W":
-        return (days + _MONDAY_SHIFT) // 7
+        days += _MONDAY_SHIFT
+        days //= 7
     return days
 
 
@@ -83,6 +85,13 @@ def as_window(value: Any, name: str = "active_window") -> np.timedelta64:
     else:
         raise InvalidDataError(
             f"'{name}' must be a numpy.timedelta64, a datetime.timedelta or a number of days; "
+            f"got {value!r}",
+            field=name,
+        )
+    unit, _ = np.datetime_data(window.dtype)
+    if not np.isnat(window) and unit in ("Y", "M", "generic"):
+        raise InvalidDataError(
+            f"'{name}' must be a fixed duration: months and years vary in length, use days; "
             f"got {value!r}",
             field=name,
         )

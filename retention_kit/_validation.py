@@ -28,6 +28,8 @@ def readonly(values: NDArray[Any]) -> NDArray[Any]:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, np.datetime64 | np.timedelta64) and np.isnat(value):
+        return "NaT"
     if isinstance(value, np.generic):
         value = value.item()
     return repr(value)
@@ -92,8 +94,11 @@ def float_column(values: ArrayLike, field: str) -> NDArray[np.float64]:
             numeric = np.array([isinstance(v, int | float | np.number) for v in array], bool)
             check_rows(numeric, field, "must be numeric", {field: array})
         else:
-            raise InvalidDataError(
-                f"`{field}` must be numeric: got dtype {array.dtype}", field=field
+            check_rows(
+                np.zeros(array.shape, dtype=bool),
+                field,
+                f"must be numeric (got dtype {array.dtype})",
+                {field: array},
             )
     out = array.astype(np.float64, copy=False)
     check_rows(np.isfinite(out), field, "must be finite", {field: out})

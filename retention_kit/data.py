@@ -61,8 +61,9 @@ def _python_datetimes(values: NDArray[Any]) -> DatetimeArray:
         count=values.size,
     )
     if aware.any() and not aware.all():
+        # The less common kind is the odd one out.
         check_rows(
-            aware,
+            aware if 2 * aware.sum() >= aware.size else ~aware,
             "timestamp",
             "must be all time-zone aware or all naive, not a mix",
             {"timestamp": values},
@@ -122,7 +123,18 @@ def _integer_codes(ids: NDArray[Any]) -> tuple[NDArray[Any], IntArray]:
             rank = np.cumsum(present, dtype=np.int64) - 1
             unique = np.flatnonzero(present).astype(ids.dtype) + low
             return unique, rank[offsets]
-    unique, codes = np.unique(ids, return_inverse=True)
+    try:
+        unique, codes = np.unique(ids, return_inverse=True)
+    except TypeError:  # an object column mixing values that do not compare (int and str)
+        kinds = np.array([type(v).__name__ for v in ids])
+        names, counts = np.unique(kinds, return_counts=True)
+        check_rows(
+            kinds == names[np.argmax(counts)],
+            "customer_id",
+            f"must hold values of one comparable type (found {', '.join(names)})",
+            {"customer_id": ids},
+        )
+        raise
     return unique, codes.astype(np.int64, copy=False).reshape(-1)
 
 
@@ -146,7 +158,8 @@ class Transactions:
     Raises
     ------
     InvalidDataError
-        On an empty log, mismatched lengths, missing ids, NaT or unparseable timestamps, a mix of
+        On an empty log, mismatched lengths, missing ids, ids of types that do not compare
+        (such as integers mixed with strings), NaT or unparseable timestamps, a mix of
         time-zone aware and naive timestamps, and missing, non-numeric or negative amounts.
 
     Notes
@@ -176,6 +189,12 @@ class Transactions:
     )
 
     def __post_init__(self) -> None:
+        if self.negative_amounts not in ("raise", "drop"):
+            raise InvalidDataError(
+                "The 'negative_amounts' parameter of Transactions must be 'raise' or "
+                f"'drop'; got {self.negative_amounts!r} instead.",
+                field="negative_amounts",
+            )
         ids = _customer_ids(self.customer_id)
         timestamps = np.asarray(self.timestamp)
         amounts = None if self.amount is None else np.asarray(self.amount)
@@ -207,7 +226,7 @@ class Transactions:
                             f"negative amounts: all {n} rows are negative",
                             field="amount",
                         )
-                elif self.negative_amounts == "raise":
+                else:
                     check_rows(
                         ~negative,
                         "amount",
@@ -216,15 +235,11 @@ class Transactions:
                         hint="Negative amounts are returns: filter them out first, or pass "
                         "negative_amounts='drop' to leave them out of all counts",
                     )
-                else:
-                    raise InvalidDataError(
-                        "The 'negative_amounts' parameter of Transactions must be 'raise' or "
-                        f"'drop'; got {self.negative_amounts!r} instead.",
-                        field="negative_amounts",
-                    )
         object.__setattr__(self, "customer_id", ids)
         object.__setattr__(self, "timestamp", timestamps)
         object.__setattr__(self, "amount", amounts)
+        if ids.dtype.kind == "O":
+            self.customer_index()  # object ids must sort: check now, not in the first metric
 
     @classmethod
     def from_frame(
