@@ -26,6 +26,7 @@ from .summarizing import summarize
 # --- models ---
 from .models.gammagamma import GammaGamma
 # --- customer lifetime value ---
+from .clv import customer_lifetime_value, residual_lifetime_value
 
 __version__ = "0.1.0"
 
@@ -40,7 +41,9 @@ __all__ = [
     "SpendCorrelationWarning",
     "Transactions",
     "__version__",
+    "customer_lifetime_value",
     "datasets",
     "model_from_dict",
+    "residual_lifetime_value",
     "summarize",
 ]

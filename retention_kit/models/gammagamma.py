@@ -92,6 +92,12 @@ def _weighted_correlation(x: FloatArray, m: FloatArray, w: FloatArray) -> float 
 
 def _spend_columns(summary: CustomerSummary, caller: str) -> tuple[FloatArray, FloatArray]:
     """Return (frequency, monetary_value), refusing a missing column or a repeat spend <= 0."""
+    if not isinstance(summary, CustomerSummary):
+        raise InvalidDataError(
+            f"GammaGamma.{caller} needs a CustomerSummary with `monetary_value`; got "
+            f"{type(summary).__name__}",
+            field="summary",
+        )
     if summary.monetary_value is None:
         raise InvalidDataError(
             f"GammaGamma.{caller} needs the summary's `monetary_value` (the mean spend of the "
