@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from lifetimes import GammaGammaFitter
 from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
@@ -166,6 +166,7 @@ def test_conditional_spend_on_cdnow_matches_lifetimes(lifetimes_file: rk.Custome
 # --- the likelihood ---
 
 
+@settings(max_examples=25)
 @given(
     p=positive_parameter(0.3, 30.0),
     q=positive_parameter(0.3, 30.0),
