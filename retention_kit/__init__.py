@@ -21,6 +21,17 @@ from .models._mle import FitResult
 from .summary import CustomerSummary
 
 # --- retention metrics (cohorts, cycle) ---
+from .cohorts import CohortTable, cohort_retention
+from .cycle import PurchaseCycle, purchase_cycle
+from .metrics import (
+    RetentionSeries,
+    churn_rate,
+    period_counts,
+    purchase_frequency,
+    repeat_purchase_rate,
+    retention_rate,
+    retention_series,
+)
 # --- summaries ---
 from .summarizing import summarize
 # --- models ---
@@ -31,6 +42,7 @@ from .clv import customer_lifetime_value, residual_lifetime_value
 __version__ = "0.1.0"
 
 __all__ = [
+    "CohortTable",
     "ConvergenceWarning",
     "CustomerSummary",
     "FitError",
@@ -38,12 +50,22 @@ __all__ = [
     "GammaGamma",
     "InvalidDataError",
     "PeriodCounts",
+    "PurchaseCycle",
+    "RetentionSeries",
     "SpendCorrelationWarning",
     "Transactions",
     "__version__",
+    "churn_rate",
+    "cohort_retention",
     "customer_lifetime_value",
     "datasets",
     "model_from_dict",
+    "period_counts",
+    "purchase_cycle",
+    "purchase_frequency",
+    "repeat_purchase_rate",
     "residual_lifetime_value",
+    "retention_rate",
+    "retention_series",
     "summarize",
 ]

@@ -1,0 +1,57 @@
+"""Who bought when: the per-customer groupings the retention metrics are built on.
+
+Everything here works on the integer customer codes of `Transactions.customer_index` and sorts
+int64 keys, so the cost is one sort of the rows, never a Python loop over customers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._periods import period_index
+from ._typing import BoolArray, IntArray, Period
+from .data import Transactions
+
+__all__ = ["customer_periods", "distinct_pairs", "group_starts"]
+
+
+def group_starts(*keys: IntArray) -> BoolArray:
+    """Mark the rows of sorted ``keys`` where a new group begins (any key changes)."""
+    n = keys[0].size
+    starts = np.zeros(n, dtype=bool)
+    if n:
+        starts[0] = True
+        for key in keys:
+            starts[1:] |= key[1:] != key[:-1]
+    return starts
+
+
+def distinct_pairs(codes: IntArray, values: IntArray) -> tuple[IntArray, IntArray]:
+    """Distinct ``(code, value)`` pairs, sorted by code then value.
+
+    ``codes`` are non-negative integers below the number of rows, ``values`` any integers of
+    the same length. Each pair is packed into one int64 key ``code * span + (value - min)``,
+    which cannot overflow while ``rows * span < 2**63`` (a day ordinal spans a few million).
+    """
+    if codes.size == 0:
+        return codes.astype(np.int64), values.astype(np.int64)
+    low = int(values.min())
+    span = int(values.max()) - low + 1
+    key = codes.astype(np.int64) * span + (values - low)
+    key.sort()
+    key = key[group_starts(key)]
+    pair_codes, offsets = np.divmod(key, span)
+    return pair_codes, offsets + low
+
+
+def customer_periods(tx: Transactions, period: Period) -> tuple[IntArray, IntArray]:
+    """Each customer's distinct purchase periods.
+
+    Returns
+    -------
+    codes, periods : ndarray of int64
+        One entry per (customer, calendar period with a purchase), sorted by customer code then
+        period ordinal (`period_index`).
+    """
+    _, codes = tx.customer_index()
+    return distinct_pairs(codes, period_index(tx.timestamp, period))

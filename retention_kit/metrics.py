@@ -1,0 +1,606 @@
+"""Customer retention rate, churn, repeat purchases and purchase frequency of a transaction log.
+
+The customer retention rate (CRR) of a period is the share of the customers active at its start
+who are still active at its end. With B customers active at the start, E at the end, N of E
+new in the period and R of E lapsed customers who came back,
+
+    CRR = (E - N - R) / B,
+
+which is the textbook (E - N) / B when nobody came back. Activity is defined by a window: a
+customer is active at a moment when they bought within the ``active_window`` before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._activity import customer_periods, group_starts
+from ._errors import InvalidDataError
+from ._periods import as_moment, as_window, check_period, period_index, period_start
+from ._typing import BoolArray, DatetimeArray, FloatArray, IntArray, Period
+from ._validation import check_rows, check_same_length, readonly
+from .data import PeriodCounts, Transactions, as_transactions
+
+__all__ = [
+    "RetentionSeries",
+    "churn_rate",
+    "period_counts",
+    "purchase_frequency",
+    "repeat_purchase_rate",
+    "retention_rate",
+    "retention_series",
+]
+
+
+def retention_rate(counts: PeriodCounts) -> float:
+    """Return the customer retention rate of one period: the share of its starting customers kept.
+
+    Parameters
+    ----------
+    counts : PeriodCounts
+        B (``start``), E (``end``), N (``new``) and the ``reactivated`` customers of the period.
+
+    Returns
+    -------
+    float
+        ``(end - new - reactivated) / start``, in [0, 1].
+
+    Raises
+    ------
+    InvalidDataError
+        When ``counts`` is not a `PeriodCounts`, or when B = 0 (``field="start"``): with nobody
+        to retain the rate is undefined.
+
+    Notes
+    -----
+        CRR = (E - N - R) / B
+
+    where R counts lapsed customers who came back. With R = 0 this is the usual
+    (E - N) / B; counting R separately keeps the rate the share of B still active at the end,
+    so it never exceeds 1.
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> rk.retention_rate(rk.PeriodCounts(start=200, end=180, new=40))
+    0.7
+    >>> rk.retention_rate(rk.PeriodCounts(start=200, end=180, new=40, reactivated=10))
+    0.65
+    """
+    if not isinstance(counts, PeriodCounts):
+        raise InvalidDataError(
+            f"'counts' must be a PeriodCounts; got {type(counts).__name__}", field="counts"
+        )
+    if counts.start == 0:
+        raise InvalidDataError(
+            "`start` must be > 0 for a retention rate: nobody was active at the start of the "
+            f"period, so there is nobody to retain (got start=0, end={counts.end})",
+            field="start",
+        )
+    return counts.retained / counts.start
+
+
+def churn_rate(counts: PeriodCounts) -> float:
+    """Return the churn rate of one period: the share of its starting customers lost.
+
+    Parameters
+    ----------
+    counts : PeriodCounts
+        B, E, N and reactivated of the period.
+
+    Returns
+    -------
+    float
+        ``1 - retention_rate(counts)``, in [0, 1].
+
+    Raises
+    ------
+    InvalidDataError
+        As `retention_rate`: B = 0 names ``field="start"``.
+
+    Notes
+    -----
+        churn = 1 - CRR = (B - (E - N - R)) / B
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> round(rk.churn_rate(rk.PeriodCounts(start=200, end=180, new=40)), 10)
+    0.3
+    """
+    return 1.0 - retention_rate(counts)
+
+
+def _active(codes: IntArray, n: int, mask: BoolArray) -> BoolArray:
+    """Flag the customers (by code) with at least one row selected by ``mask``."""
+    flags = np.zeros(n, dtype=bool)
+    flags[codes[mask]] = True
+    return flags
+
+
+def period_counts(
+    transactions: Transactions | Any,
+    *,
+    start: Any,
+    end: Any,
+    active_window: Any,
+    customer_id: str = "customer_id",
+    timestamp: str = "timestamp",
+    amount: str | None = None,
+) -> PeriodCounts:
+    """Count B, E, N and the reactivated customers of one period of a transaction log.
+
+    Parameters
+    ----------
+    transactions : Transactions or dataframe
+        The log; a frame is read with the column names below (see `Transactions.from_frame`).
+    start, end : datetime64, datetime, date or ISO 8601 string
+        The period's bounds, ``start < end``. Aware datetimes are converted to UTC.
+    active_window : numpy.timedelta64, datetime.timedelta or float
+        How recent a purchase keeps a customer active; a number is a count of days.
+    customer_id, timestamp, amount : str
+        Column names, used only when ``transactions`` is a frame.
+
+    Returns
+    -------
+    PeriodCounts
+        ``start`` = B, ``end`` = E, ``new`` = N, ``reactivated``.
+
+    Raises
+    ------
+    InvalidDataError
+        On an invalid log, moment or window, or when ``end <= start``.
+
+    Notes
+    -----
+    A customer is active at moment m when they have a purchase p with
+    m - w < p <= m (w the active window). Then
+
+    - B = customers active at ``start``; E = customers active at ``end``;
+    - N = customers of E whose first purchase f satisfies start < f <= end;
+    - reactivated = customers of E not active at ``start`` with f <= start.
+
+    So E - N - reactivated is exactly the number of B still active at ``end``, and
+    ``retention_rate(counts)`` is the share of B retained. The log is taken to be complete: a
+    customer with no row in a window is not active in it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import retention_kit as rk
+    >>> tx = rk.Transactions(
+    ...     customer_id=[1, 1, 2, 3, 4, 4],
+    ...     timestamp=np.array(["2024-01-10", "2024-02-20", "2024-01-15", "2024-02-05",
+    ...                         "2023-10-01", "2024-02-25"], dtype="datetime64[D]"),
+    ... )
+    >>> counts = rk.period_counts(tx, start="2024-02-01", end="2024-03-01", active_window=30)
+    >>> counts
+    PeriodCounts(start=2, end=3, new=1, reactivated=1)
+    >>> rk.retention_rate(counts)
+    0.5
+    """
+    tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
+    begin = as_moment(start, "start")
+    finish = as_moment(end, "end")
+    if not finish > begin:
+        raise InvalidDataError(
+            f"'end' must be later than 'start': got start={begin}, end={finish}", field="end"
+        )
+    window = as_window(active_window)
+    _, codes = tx.customer_index()
+    n = tx.n_customers
+    ts = tx.timestamp
+    before_start = ts <= begin
+    active_start = _active(codes, n, before_start & (ts > begin - window))
+    active_end = _active(codes, n, (ts <= finish) & (ts > finish - window))
+    seen_by_start = _active(codes, n, before_start)
+    return PeriodCounts(
+        start=int(active_start.sum()),
+        end=int(active_end.sum()),
+        new=int((active_end & ~seen_by_start).sum()),
+        reactivated=int((active_end & ~active_start & seen_by_start).sum()),
+    )
+
+
+def _boundary_activity(
+    codes: IntArray, t: IntArray, bounds: IntArray, window: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Active, new and retained customer counts at consecutive boundaries, in one pass.
+
+    ``t``, ``bounds`` (sorted, J + 1 of them) and ``window`` are integers in one time unit.
+    Returns ``active`` (J + 1: customers active at each boundary), ``new`` and ``retained``
+    (J: for the period between boundary j and j + 1, the customers active at j + 1 whose first
+    purchase falls in (b_j, b_{j+1}], and the customers active at both).
+
+    Each purchase p is filed under ``lo``, the first boundary at or after it. Within a
+    (customer, lo) group only the latest purchase m matters: it keeps the customer active at
+    the boundaries j >= lo with b_j < m + w, up to the customer's next group. These ranges of
+    boundaries are disjoint per customer; contiguous ones are merged, and both counts become
+    difference arrays over boundary indices.
+    """
+    n_bounds = bounds.size
+    lo = np.searchsorted(bounds, t, side="left")
+    inside = lo < n_bounds
+    key = codes[inside] * n_bounds + lo[inside]
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    firsts = np.flatnonzero(group_starts(key))
+    latest = np.maximum.reduceat(t[inside][order], firsts) if firsts.size else firsts
+    group_code, group_lo = np.divmod(key[firsts], n_bounds)
+    stop = np.searchsorted(bounds, latest + window, side="left")
+    same_customer_next = group_code[1:] == group_code[:-1]
+    stop[:-1] = np.where(same_customer_next, np.minimum(stop[:-1], group_lo[1:]), stop[:-1])
+    covers = stop > group_lo
+    # New in the period before boundary lo: the customer's first group, active at lo.
+    is_new = group_starts(group_code) & covers & (group_lo >= 1)
+    new = np.bincount(group_lo[is_new] - 1, minlength=n_bounds - 1)[: n_bounds - 1]
+    # Merge each customer's contiguous ranges of boundaries into runs [run_lo, run_stop).
+    r_code, r_lo, r_stop = group_code[covers], group_lo[covers], stop[covers]
+    joined = np.zeros(r_code.size, dtype=bool)
+    joined[1:] = (r_code[1:] == r_code[:-1]) & (r_stop[:-1] == r_lo[1:])
+    run_first = np.flatnonzero(~joined)
+    run_lo = r_lo[run_first]
+    run_stop = r_stop[np.append(run_first[1:] - 1, r_code.size - 1)] if run_first.size else run_lo
+    size = n_bounds + 1
+    opened = np.bincount(run_lo, minlength=size)
+    active = np.cumsum(opened - np.bincount(run_stop, minlength=size))[:n_bounds]
+    retained = np.cumsum(opened - np.bincount(run_stop - 1, minlength=size))[: n_bounds - 1]
+    return active, new, retained
+
+
+def _int_column(values: Any, name: str) -> IntArray:
+    array = np.asarray(values)
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        raise InvalidDataError(
+            f"`{name}` must be a one-dimensional array of integers: got {array.dtype} "
+            f"of shape {array.shape}",
+            field=name,
+        )
+    return readonly(array.astype(np.int64, copy=False))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RetentionSeries:
+    """Retention counts and rates of consecutive calendar periods (see `retention_series`).
+
+    Parameters
+    ----------
+    period_start, period_end : array-like of datetime64[D]
+        Each period's first day and the first day of the next period: the moments at which B
+        and E are counted.
+    start, end, new, reactivated : array-like of int
+        B, E, N and the reactivated customers of each period, as in `PeriodCounts`.
+    freq : {"D", "W", "M"}
+        The calendar period.
+    active_window : numpy.timedelta64
+        The active window the counts were made with.
+
+    Attributes
+    ----------
+    retention_rate : ndarray of float64
+        ``(end - new - reactivated) / start``; NaN where ``start`` is 0 (undefined: nobody to
+        retain).
+    churn_rate : ndarray of float64
+        ``1 - retention_rate``; NaN where ``start`` is 0.
+
+    Raises
+    ------
+    InvalidDataError
+        When the arrays differ in length or a row breaks a rule of `PeriodCounts`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import retention_kit as rk
+    >>> series = rk.RetentionSeries(
+    ...     period_start=np.array(["2024-01-01", "2024-02-01"], dtype="datetime64[D]"),
+    ...     period_end=np.array(["2024-02-01", "2024-03-01"], dtype="datetime64[D]"),
+    ...     start=[0, 10], end=[10, 12], new=[10, 4], reactivated=[0, 1],
+    ...     freq="M", active_window=np.timedelta64(30, "D"))
+    >>> series.retention_rate
+    array([nan, 0.7])
+    >>> series.counts(1)
+    PeriodCounts(start=10, end=12, new=4, reactivated=1)
+    """
+
+    period_start: DatetimeArray
+    period_end: DatetimeArray
+    start: IntArray
+    end: IntArray
+    new: IntArray
+    reactivated: IntArray
+    freq: Period
+    active_window: np.timedelta64
+    retention_rate: FloatArray = field(init=False)
+    churn_rate: FloatArray = field(init=False)
+
+    def __post_init__(self) -> None:
+        check_period(self.freq, "freq")
+        window = as_window(self.active_window)
+        period_start = readonly(np.asarray(self.period_start, dtype="datetime64[D]"))
+        period_end = readonly(np.asarray(self.period_end, dtype="datetime64[D]"))
+        start = _int_column(self.start, "start")
+        end = _int_column(self.end, "end")
+        new = _int_column(self.new, "new")
+        reactivated = _int_column(self.reactivated, "reactivated")
+        check_same_length(
+            period_start=period_start,
+            period_end=period_end,
+            start=start,
+            end=end,
+            new=new,
+            reactivated=reactivated,
+        )
+        columns = {"start": start, "end": end, "new": new, "reactivated": reactivated}
+        for name, values in columns.items():
+            check_rows(values >= 0, name, "must be >= 0", {name: values})
+        check_rows(new + reactivated <= end, "new", "+ `reactivated` must be <= `end`", columns)
+        retained = end - new - reactivated
+        check_rows(retained <= start, "end", "- `new` - `reactivated` must be <= `start`", columns)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(start > 0, retained / np.maximum(start, 1), np.nan)
+        for name, value in (
+            ("period_start", period_start),
+            ("period_end", period_end),
+            ("start", start),
+            ("end", end),
+            ("new", new),
+            ("reactivated", reactivated),
+            ("active_window", window),
+            ("retention_rate", readonly(rate)),
+            ("churn_rate", readonly(1.0 - rate)),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __len__(self) -> int:
+        return int(self.start.size)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RetentionSeries):
+            return NotImplemented
+        return (
+            self.freq == other.freq
+            and self.active_window == other.active_window
+            and all(
+                np.array_equal(getattr(self, name), getattr(other, name))
+                for name in ("period_start", "period_end", "start", "end", "new", "reactivated")
+            )
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def retained(self) -> IntArray:
+        """Customers active at both the start and the end of each period: E - N - reactivated."""
+        return readonly(self.end - self.new - self.reactivated)
+
+    def counts(self, i: int) -> PeriodCounts:
+        """Return period ``i``'s counts as a `PeriodCounts`.
+
+        Examples
+        --------
+        >>> import retention_kit as rk
+        >>> series = rk.retention_series(rk.datasets.load_cdnow(), active_window=90)
+        >>> bool(rk.retention_rate(series.counts(-1)) == series.retention_rate[-1])
+        True
+        """
+        return PeriodCounts(
+            start=int(self.start[i]),
+            end=int(self.end[i]),
+            new=int(self.new[i]),
+            reactivated=int(self.reactivated[i]),
+        )
+
+    def to_frame(self, backend: Literal["pandas", "polars", "pyarrow"] = "pandas") -> Any:
+        """Return one row per period as a dataframe of ``backend`` (which must be installed).
+
+        Columns: ``period_start``, ``period_end`` (dates), ``start``, ``end``, ``new``,
+        ``reactivated``, ``retained`` (integers), ``retention_rate`` and ``churn_rate``
+        (floats, NaN where ``start`` is 0).
+
+        Examples
+        --------
+        >>> import retention_kit as rk
+        >>> series = rk.retention_series(rk.datasets.load_cdnow(), active_window=90)
+        >>> series.to_frame("pandas").columns.tolist()[:4]
+        ['period_start', 'period_end', 'start', 'end']
+        """
+        import narwhals as nw
+
+        data: dict[str, NDArray[Any]] = {
+            "period_start": np.asarray(self.period_start),
+            "period_end": np.asarray(self.period_end),
+            "start": np.asarray(self.start),
+            "end": np.asarray(self.end),
+            "new": np.asarray(self.new),
+            "reactivated": np.asarray(self.reactivated),
+            "retained": np.asarray(self.retained),
+            "retention_rate": np.asarray(self.retention_rate),
+            "churn_rate": np.asarray(self.churn_rate),
+        }
+        return nw.from_dict(data, backend=backend).to_native()
+
+
+def retention_series(
+    transactions: Transactions | Any,
+    *,
+    freq: Period = "M",
+    active_window: Any,
+    observation_end: Any = None,
+    customer_id: str = "customer_id",
+    timestamp: str = "timestamp",
+    amount: str | None = None,
+) -> RetentionSeries:
+    """Retention counts and rates of every complete calendar period of a transaction log.
+
+    Period i runs from the start of calendar period i to the start of period i + 1, and its
+    counts are exactly ``period_counts(transactions, start=<start of i>, end=<start of i + 1>,
+    active_window=active_window)``.
+
+    Parameters
+    ----------
+    transactions : Transactions or dataframe
+        The log; a frame is read with the column names below.
+    freq : {"D", "W", "M"}, default "M"
+        Calendar period: day, week starting Monday, or month.
+    active_window : numpy.timedelta64, datetime.timedelta or float
+        How recent a purchase keeps a customer active; a number is a count of days.
+    observation_end : datetime64, datetime, date or ISO 8601 string, optional
+        The moment up to which the log is complete; default: the last transaction.
+    customer_id, timestamp, amount : str
+        Column names, used only when ``transactions`` is a frame.
+
+    Returns
+    -------
+    RetentionSeries
+        One entry per period.
+
+    Raises
+    ------
+    InvalidDataError
+        On an invalid log, period, window, or an ``observation_end`` before the first
+        transaction.
+
+    Notes
+    -----
+    The periods included are those from the period of the first transaction up to the last
+    one that ends by ``observation_end`` (its end boundary, the start of the next period, is
+    <= ``observation_end``): E cannot be counted at a moment the log does not cover. A log
+    shorter than one period gives an empty series. B of the first period counts only the
+    purchases made at its very first moment (none, unless timestamps are dates at midnight).
+    Where B = 0 the rates are NaN, "undefined: nobody to retain", while N is still counted.
+
+    See `period_counts` for the definitions of B, E, N and the reactivated. All periods are
+    computed together from one sort of the rows by (customer, boundary), in O(n log n) time
+    (see `_boundary_activity`), never by looping over customers or periods.
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> tx = rk.datasets.load_cdnow()
+    >>> series = rk.retention_series(tx, freq="M", active_window=90)
+    >>> len(series), str(series.period_start[0]), str(series.period_end[-1])
+    (17, '1997-01-01', '1998-06-01')
+    >>> series.counts(16)
+    PeriodCounts(start=376, end=345, new=0, reactivated=47)
+    >>> round(float(series.retention_rate[16]), 4)
+    0.7926
+    """
+    tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
+    freq = check_period(freq, "freq")
+    window = as_window(active_window)
+    until = tx.end if observation_end is None else as_moment(observation_end, "observation_end")
+    if until < tx.start:
+        raise InvalidDataError(
+            f"'observation_end' must not be before the first transaction ({tx.start}); "
+            f"got {until}",
+            field="observation_end",
+        )
+    first, last = period_index(np.array([tx.start, until]), freq)
+    bounds_days = period_start(np.arange(first, max(last, first) + 1), freq)
+    unit = (tx.timestamp[:1] + window).dtype
+    t = tx.timestamp.astype(unit, copy=False).view(np.int64)
+    bounds = bounds_days.astype(unit).view(np.int64)
+    step = int(window.astype(unit.str.replace("M8", "m8")).astype(np.int64))
+    _, codes = tx.customer_index()
+    active, new, retained = _boundary_activity(codes, t, bounds, step)
+    end = active[1:]
+    return RetentionSeries(
+        period_start=bounds_days[:-1],
+        period_end=bounds_days[1:],
+        start=active[:-1],
+        end=end,
+        new=new,
+        reactivated=end - new - retained,
+        freq=freq,
+        active_window=window,
+    )
+
+
+def repeat_purchase_rate(
+    transactions: Transactions | Any,
+    *,
+    customer_id: str = "customer_id",
+    timestamp: str = "timestamp",
+    amount: str | None = None,
+) -> float:
+    """Return the share of customers who bought on two or more distinct days.
+
+    Parameters
+    ----------
+    transactions : Transactions or dataframe
+        The log; a frame is read with the column names below.
+    customer_id, timestamp, amount : str
+        Column names, used only when ``transactions`` is a frame.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Notes
+    -----
+        repeat purchase rate = #{customers c with d_c >= 2} / #{customers}
+
+    where d_c is the number of distinct calendar days (of the timestamps, UTC for time-zone
+    aware input) on which customer c bought. Several orders on one day count as one purchase
+    occasion, so the rate does not change when same-day rows are split or duplicated.
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> tx = rk.Transactions(["a", "a", "b", "b", "c"],
+    ...                      ["2024-01-01", "2024-01-09", "2024-01-02", "2024-01-02T18:00",
+    ...                       "2024-01-05"])
+    >>> rk.repeat_purchase_rate(tx)
+    0.3333333333333333
+    """
+    tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
+    codes, _ = customer_periods(tx, "D")
+    days_per_customer = np.bincount(codes, minlength=tx.n_customers)
+    return float(np.count_nonzero(days_per_customer >= 2) / tx.n_customers)
+
+
+def purchase_frequency(
+    transactions: Transactions | Any,
+    *,
+    customer_id: str = "customer_id",
+    timestamp: str = "timestamp",
+    amount: str | None = None,
+) -> float:
+    """Return the mean number of orders (rows of the log) per customer.
+
+    Parameters
+    ----------
+    transactions : Transactions or dataframe
+        The log; a frame is read with the column names below.
+    customer_id, timestamp, amount : str
+        Column names, used only when ``transactions`` is a frame.
+
+    Returns
+    -------
+    float
+        >= 1.
+
+    Notes
+    -----
+        purchase frequency = #{rows} / #{customers}
+
+    Every row is an order, including several on the same day (unlike `repeat_purchase_rate`,
+    which counts purchase days). Rows dropped by ``negative_amounts="drop"`` are not orders.
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> tx = rk.Transactions(["a", "a", "b", "b", "c"],
+    ...                      ["2024-01-01", "2024-01-09", "2024-01-02", "2024-01-02T18:00",
+    ...                       "2024-01-05"])
+    >>> rk.purchase_frequency(tx)
+    1.6666666666666667
+    """
+    tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
+    return len(tx) / tx.n_customers
