@@ -33,7 +33,7 @@ from .metrics import (
     retention_series,
 )
 # --- summaries ---
-from .summarizing import summarize
+from .summarizing import CalibrationHoldout, calibration_holdout, summarize
 # --- models ---
 from .models.gammagamma import GammaGamma
 # --- customer lifetime value ---
@@ -42,6 +42,7 @@ from .clv import customer_lifetime_value, residual_lifetime_value
 __version__ = "0.1.0"
 
 __all__ = [
+    "CalibrationHoldout",
     "CohortTable",
     "ConvergenceWarning",
     "CustomerSummary",
@@ -55,6 +56,7 @@ __all__ = [
     "SpendCorrelationWarning",
     "Transactions",
     "__version__",
+    "calibration_holdout",
     "churn_rate",
     "cohort_retention",
     "customer_lifetime_value",

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from ._errors import InvalidDataError
 from ._validation import check_rows
 
-__all__ = ["require_columns", "to_narwhals", "transaction_columns"]
+__all__ = ["frame_columns", "require_columns", "to_narwhals", "transaction_columns"]
 
 
 def to_narwhals(frame: Any) -> nw.DataFrame[Any] | nw.LazyFrame[Any]:
@@ -89,3 +89,23 @@ def transaction_columns(
         numeric = np.array([isinstance(v, int | float | np.number) for v in amounts], bool)
         check_rows(numeric, amount, "must be numeric", {amount: amounts})
     return ids, timestamps, amounts
+
+
+def frame_columns(frame: Any, names: dict[str, str | None]) -> dict[str, NDArray[Any]]:
+    """Return the named columns of ``frame`` as numpy arrays, keyed like ``names``.
+
+    ``names`` maps each field to its column name; fields mapped to None are skipped. A lazy
+    frame is collected (only these columns). Raises `InvalidDataError` for a column that is not
+    in the frame and for missing values (None, NaN of a nullable column, NaT).
+    """
+    df = to_narwhals(frame)
+    chosen = {field: name for field, name in names.items() if name is not None}
+    require_columns(df, *chosen.values())
+    df = df.select(list(dict.fromkeys(chosen.values())))
+    if isinstance(df, nw.LazyFrame):
+        df = df.collect()
+    out = {}
+    for field, name in chosen.items():
+        check_rows(~df[name].is_null().to_numpy(), name, "must not be missing")
+        out[field] = df[name].to_numpy()
+    return out

@@ -88,6 +88,11 @@ class CustomerSummary:
         )
         weight = None if self.weight is None else float_column(self.weight, "weight")
         ids = None if self.customer_id is None else readonly(np.asarray(self.customer_id))
+        if ids is not None and ids.ndim != 1:
+            raise InvalidDataError(
+                f"`customer_id` must be one-dimensional: got shape {ids.shape}",
+                field="customer_id",
+            )
         check_same_length(
             frequency=frequency,
             recency=recency,
@@ -121,6 +126,73 @@ class CustomerSummary:
         object.__setattr__(self, "monetary_value", money)
         object.__setattr__(self, "weight", weight)
         object.__setattr__(self, "customer_id", ids)
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: Any,
+        *,
+        frequency: str = "frequency",
+        recency: str = "recency",
+        T: str = "T",
+        monetary_value: str | None = None,
+        customer_id: str | None = None,
+        weight: str | None = None,
+        unit: TimeUnit = "D",
+    ) -> CustomerSummary:
+        """Build a summary from the columns of any dataframe narwhals reads.
+
+        Brings summaries computed elsewhere, such as the tables of lifetimes'
+        ``summary_data_from_transaction_data``, into the models.
+
+        Parameters
+        ----------
+        frame : dataframe
+            Eager or lazy frame (pandas, polars, pyarrow, ...); a lazy one is collected (only
+            the named columns).
+        frequency, recency, T : str
+            Column names of x, t_x and T.
+        monetary_value, customer_id, weight : str, optional
+            Column names of the optional columns; None leaves the column out. A pandas index
+            is not a column: lifetimes keeps the customer id in the index, so pass
+            ``frame.reset_index()`` and the index's name.
+        unit : {"D", "W"}, default "D"
+            The unit ``recency`` and ``T`` are measured in.
+
+        Returns
+        -------
+        CustomerSummary
+
+        Raises
+        ------
+        InvalidDataError
+            When a column is absent (the message lists the columns found) or has missing
+            values, and for every rule of `CustomerSummary`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import retention_kit as rk
+        >>> frame = pd.DataFrame({"ID": [1, 2, 3], "frequency": [2, 1, 0],
+        ...                       "recency": [30.43, 1.71, 0.0], "T": [38.86, 38.86, 38.86]})
+        >>> summary = rk.CustomerSummary.from_frame(frame, customer_id="ID", unit="W")
+        >>> summary.customer_id.tolist(), summary.frequency.tolist(), summary.unit
+        ([1, 2, 3], [2.0, 1.0, 0.0], 'W')
+        """
+        from ._frames import frame_columns
+
+        columns = frame_columns(
+            frame,
+            {
+                "frequency": frequency,
+                "recency": recency,
+                "T": T,
+                "monetary_value": monetary_value,
+                "customer_id": customer_id,
+                "weight": weight,
+            },
+        )
+        return cls(**columns, unit=unit)
 
     def __len__(self) -> int:
         return int(self.frequency.size)
@@ -165,8 +237,8 @@ class CustomerSummary:
         Returns
         -------
         CustomerSummary
-            Distinct rows in lexicographic order, with ``weight`` summing the weights of the
-            rows each stands for.
+            Distinct rows in lexicographic order (by frequency, then recency, T and monetary
+            value), with ``weight`` summing the weights of the rows each stands for.
 
         Examples
         --------
@@ -178,7 +250,7 @@ class CustomerSummary:
         columns = [self.frequency, self.recency, self.T]
         if self.monetary_value is not None:
             columns.append(self.monetary_value)
-        order = np.lexsort(columns)
+        order = np.lexsort(columns[::-1])  # lexsort's primary key is its last
         stacked = [c[order] for c in columns]
         change = np.zeros(len(self), dtype=bool)
         if len(self):
@@ -231,7 +303,26 @@ class CustomerSummary:
         >>> len(summary.subset(summary.frequency > 0))
         1
         """
-        index = np.asarray(rows)
+        n = len(self)
+        index = np.atleast_1d(np.asarray(rows))
+        if index.size == 0 and index.dtype.kind != "b":
+            index = index.astype(np.intp)
+        if index.ndim != 1 or index.dtype.kind not in "biu":
+            raise InvalidDataError(
+                "'rows' must be a boolean mask or integer positions; got an array of shape "
+                f"{index.shape} and dtype {index.dtype}",
+                field="rows",
+            )
+        if index.dtype.kind == "b" and index.size != n:
+            raise InvalidDataError(
+                f"'rows' as a boolean mask must have one entry per row: got {index.size}, "
+                f"expected {n}",
+                field="rows",
+            )
+        if index.dtype.kind != "b":
+            check_rows(
+                (index >= -n) & (index < n), "rows", f"must be in [-{n}, {n})", {"rows": index}
+            )
 
         def pick(values: NDArray[Any] | None) -> NDArray[Any] | None:
             return None if values is None else values[index]
