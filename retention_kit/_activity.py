@@ -26,22 +26,37 @@ def group_starts(*keys: IntArray) -> BoolArray:
     return starts
 
 
-def distinct_pairs(codes: IntArray, values: IntArray) -> tuple[IntArray, IntArray]:
+def distinct_pairs(
+    codes: IntArray, values: IntArray, *, dense: bool | None = None
+) -> tuple[IntArray, IntArray]:
     """Distinct ``(code, value)`` pairs, sorted by code then value.
 
     ``codes`` are non-negative integers below the number of rows, ``values`` any integers of
     the same length. Each pair is packed into one int64 key ``code * span + (value - min)``,
     which cannot overflow while ``rows * span < 2**63`` (a day ordinal spans a few million).
+
+    When the keys' range is small (at most 4 per row, e.g. customers x months), the pairs
+    are marked in a boolean table and read back in order, in linear time; otherwise the keys
+    are sorted. ``dense`` forces one way (for tests).
     """
     if codes.size == 0:
         return codes.astype(np.int64), values.astype(np.int64)
     low = int(values.min())
     span = int(values.max()) - low + 1
-    key = codes.astype(np.int64) * span + (values - low)
-    key.sort()
-    key = key[group_starts(key)]
+    key = codes.astype(np.int64) * span
+    key += values
+    key -= low
+    size = (int(codes.max()) + 1) * span
+    if dense if dense is not None else size <= 4 * key.size:
+        present = np.zeros(size, dtype=bool)
+        present[key] = True
+        key = np.flatnonzero(present)
+    else:
+        key.sort()
+        key = key[group_starts(key)]
     pair_codes, offsets = np.divmod(key, span)
-    return pair_codes, offsets + low
+    offsets += low
+    return pair_codes, offsets
 
 
 def customer_periods(tx: Transactions, period: Period) -> tuple[IntArray, IntArray]:

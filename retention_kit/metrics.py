@@ -207,7 +207,7 @@ def period_counts(
 
 
 def _boundary_activity(
-    codes: IntArray, t: IntArray, bounds: IntArray, window: int
+    codes: IntArray, t: IntArray, bounds: IntArray, window: int, *, dense: bool | None = None
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Active, new and retained customer counts at consecutive boundaries, in one pass.
 
@@ -221,16 +221,31 @@ def _boundary_activity(
     the boundaries j >= lo with b_j < m + w, up to the customer's next group. These ranges of
     boundaries are disjoint per customer; contiguous ones are merged, and both counts become
     difference arrays over boundary indices.
+
+    The groups come from a table of customers x boundaries when it is small (at most 2 cells
+    per row), else from sorting the rows by group; ``dense`` forces one way (for tests).
     """
     n_bounds = bounds.size
     lo = np.searchsorted(bounds, t, side="left")
     inside = lo < n_bounds
-    key = codes[inside] * n_bounds + lo[inside]
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    firsts = np.flatnonzero(group_starts(key))
-    latest = np.maximum.reduceat(t[inside][order], firsts) if firsts.size else firsts
-    group_code, group_lo = np.divmod(key[firsts], n_bounds)
+    key = codes[inside] * n_bounds
+    key += lo[inside]
+    times = t[inside]
+    cells = (int(codes.max()) + 1) * n_bounds if codes.size else 0
+    if dense if dense is not None else cells <= 2 * key.size:
+        # Few cells (customers x boundaries): the latest purchase of each, in linear time.
+        empty = np.iinfo(np.int64).min
+        latest_of_cell = np.full(cells, empty)
+        np.maximum.at(latest_of_cell, key, times)
+        group_key = np.flatnonzero(latest_of_cell != empty)
+        latest = latest_of_cell[group_key]
+    else:
+        order = np.argsort(key)
+        key = key[order]
+        firsts = np.flatnonzero(group_starts(key))
+        latest = np.maximum.reduceat(times[order], firsts) if firsts.size else firsts
+        group_key = key[firsts]
+    group_code, group_lo = np.divmod(group_key, n_bounds)
     stop = np.searchsorted(bounds, latest + window, side="left")
     same_customer_next = group_code[1:] == group_code[:-1]
     stop[:-1] = np.where(same_customer_next, np.minimum(stop[:-1], group_lo[1:]), stop[:-1])
@@ -502,6 +517,9 @@ def retention_series(
         )
     first, last = period_index(np.array([tx.start, until]), freq)
     bounds_days = period_start(np.arange(first, max(last, first) + 1), freq)
+    ts_unit, _ = np.datetime_data(tx.timestamp.dtype)
+    if window % np.timedelta64(1, ts_unit) == np.timedelta64(0, ts_unit):
+        window = window.astype(f"timedelta64[{ts_unit}]")  # then no copy of the timestamps
     unit = (tx.timestamp[:1] + window).dtype
     t = tx.timestamp.astype(unit, copy=False).view(np.int64)
     bounds = bounds_days.astype(unit).view(np.int64)

@@ -266,12 +266,13 @@ def test_retention_series_ignores_row_order_and_duplicate_rows(arrays, window, r
     st.lists(st.integers(-5, 400), min_size=1, max_size=200),
     st.lists(st.integers(0, 400), min_size=2, max_size=12, unique=True),
     st.integers(1, 100),
+    st.sampled_from([True, False, None]),
 )
-def test_boundary_activity_matches_brute_force(codes, times, bounds, window):
+def test_boundary_activity_matches_brute_force(codes, times, bounds, window, dense):
     n = min(len(codes), len(times))
     codes_a, times_a = np.array(codes[:n]), np.array(times[:n])
     bounds_a = np.sort(np.array(bounds))
-    active, new, retained = _boundary_activity(codes_a, times_a, bounds_a, window)
+    active, new, retained = _boundary_activity(codes_a, times_a, bounds_a, window, dense=dense)
     is_active = np.array(
         [
             [np.any((codes_a == c) & (times_a <= b) & (times_a > b - window)) for b in bounds_a]
