@@ -1,7 +1,8 @@
 """Who bought when: the per-customer groupings the retention metrics are built on.
 
-Everything here works on the integer customer codes of `Transactions.customer_index` and sorts
-int64 keys, so the cost is one sort of the rows, never a Python loop over customers.
+Everything here works on the integer customer codes of `Transactions.customer_index` packed
+with period ordinals into int64 keys: a table or a sort of the rows, never a Python loop over
+customers.
 """
 
 from __future__ import annotations

@@ -196,8 +196,9 @@ def cohort_retention(
     float). The last observed column of each row covers the last period only up to the last
     transaction, so it may be partial.
 
-    Computed from the distinct (customer, period) pairs, one sort of int64 keys, and a
-    ``bincount`` over the cells.
+    Computed from the distinct (customer, period) pairs (a boolean table of customers x
+    periods when that is small, else a sort of int64 keys) and one ``bincount`` over the
+    cells.
 
     Examples
     --------

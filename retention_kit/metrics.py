@@ -490,8 +490,9 @@ def retention_series(
     Where B = 0 the rates are NaN, "undefined: nobody to retain", while N is still counted.
 
     See `period_counts` for the definitions of B, E, N and the reactivated. All periods are
-    computed together from one sort of the rows by (customer, boundary), in O(n log n) time
-    (see `_boundary_activity`), never by looping over customers or periods.
+    computed together by grouping the rows by (customer, boundary): a table of customers x
+    boundaries when that is small (linear time), else a sort (O(n log n)); never by looping
+    over customers or periods.
 
     Examples
     --------
