@@ -35,6 +35,7 @@ from .metrics import (
 # --- summaries ---
 from .summarizing import CalibrationHoldout, calibration_holdout, summarize
 # --- models ---
+from .summary import DiscreteSummary
 from .models.gammagamma import GammaGamma
 # --- customer lifetime value ---
 from .clv import customer_lifetime_value, residual_lifetime_value
@@ -46,6 +47,7 @@ __all__ = [
     "CohortTable",
     "ConvergenceWarning",
     "CustomerSummary",
+    "DiscreteSummary",
     "FitError",
     "FitResult",
     "GammaGamma",

@@ -92,3 +92,38 @@ def customer_summaries(
 def positive_parameter(low: float = 1e-2, high: float = 1e2) -> st.SearchStrategy[float]:
     """A model parameter drawn log-uniformly from [low, high]."""
     return st.floats(np.log(low), np.log(high)).map(lambda v: float(np.exp(v)))
+
+
+@st.composite
+def discrete_summaries(
+    draw: st.DrawFn, *, max_rows: int = 30, max_periods: int = 30, weighted: bool = False
+) -> rk.DiscreteSummary:
+    """Valid discrete summaries: integers with 0 <= x <= t_x <= n and t_x = 0 iff x = 0."""
+    k = draw(st.integers(1, max_rows))
+    n = np.array(draw(st.lists(st.integers(0, max_periods), min_size=k, max_size=k)))
+    last = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=k, max_size=k)))
+    count = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=k, max_size=k)))
+    recency = np.minimum(np.floor(last * (n + 1)), n)
+    frequency = np.where(recency > 0, 1 + np.minimum(np.floor(count * recency), recency - 1), 0)
+    weight = None
+    if weighted:
+        weight = np.array(draw(st.lists(st.integers(1, 50), min_size=k, max_size=k)))
+    return rk.DiscreteSummary(frequency, recency, n, weight=weight)
+
+
+@st.composite
+def bgbb_parameters(draw: st.DrawFn, low: float = 0.05, high: float = 20.0) -> dict[str, float]:
+    """BG/BB parameters (alpha, beta, gamma, delta), log-uniform; gamma also near and at 1."""
+    gamma = draw(
+        st.one_of(
+            positive_parameter(low, high),
+            st.floats(0.9, 1.1),
+            st.sampled_from([1.0, 1.0 + 1e-9, 1.0 - 1e-7]),
+        )
+    )
+    return {
+        "alpha": draw(positive_parameter(low, high)),
+        "beta": draw(positive_parameter(low, high)),
+        "gamma": gamma,
+        "delta": draw(positive_parameter(low, high)),
+    }

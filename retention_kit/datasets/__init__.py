@@ -9,8 +9,9 @@ import numpy as np
 
 from .._typing import DatetimeArray, IntArray
 from ..data import Transactions
+from ..summary import DiscreteSummary
 
-__all__ = ["load_cdnow"]
+__all__ = ["load_cdnow", "load_donations"]
 
 
 def _yyyymmdd(dates: IntArray) -> DatetimeArray:
@@ -64,3 +65,41 @@ def load_cdnow(sample: bool = True) -> Transactions:
     ids = table[:, id_column].astype(np.int64)
     dates = _yyyymmdd(table[:, id_column + 1].astype(np.int64))
     return Transactions(ids, dates, table[:, -1])
+
+
+def load_donations() -> DiscreteSummary:
+    """Load the donations data of Fader, Hardie & Shang (2010): repeat giving over 6 years.
+
+    The 11,104 supporters who made their first-ever donation to a US nonprofit organization
+    in 1995, and whether each donated again in each of the 6 years 1996-2001: one transaction
+    opportunity per year (the annual fund drive), at most one counted per year. Each row is a
+    recency/frequency pattern with the number of supporters sharing it, so the summary is in
+    compressed form: 22 rows whose weights sum to 11,104. This is the calibration data of
+    the paper's BG/BB analysis, as distributed by Hardie and, as ``donations.csv``, with the
+    lifetimes package.
+
+    Returns
+    -------
+    DiscreteSummary
+        frequency x (repeat donation years), recency t_x (the last of them, 1-6; 0 for none),
+        n_periods = 6, and weight (supporters per pattern).
+
+    References
+    ----------
+    .. [1] P. S. Fader, B. G. S. Hardie and J. Shang, "Customer-Base Analysis in a
+       Discrete-Time Noncontractual Setting", Marketing Science 29(6), 1086-1108, 2010.
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> donations = rk.datasets.load_donations()
+    >>> len(donations), donations.n_customers
+    (22, 11104)
+    >>> int(donations.weight[0]), int(donations.weight[-1])  # nobody again; every year
+    (3464, 1203)
+    """
+    with resources.files(__package__).joinpath("donations.csv").open("r") as text:
+        table = np.loadtxt(text, delimiter=",", skiprows=1)
+    return DiscreteSummary(
+        frequency=table[:, 0], recency=table[:, 1], n_periods=table[:, 2], weight=table[:, 3]
+    )
