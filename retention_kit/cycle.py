@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ._activity import customer_periods, group_starts
+from ._activity import customer_periods, group_starts, narrowest
 from ._errors import InvalidDataError
 from ._periods import as_moment, check_period, period_index
 from ._typing import DatetimeArray, FloatArray, IntArray, Period
@@ -61,9 +61,9 @@ def _sorted_group_medians(codes: IntArray, values: IntArray, n_groups: int) -> F
         return medians
     low = int(values.min())
     span = int(values.max()) - low + 1
-    key = codes * span + (values - low)
+    key = narrowest(codes * span + (values - low), n_groups * span)
     key.sort()
-    ordered = key % span + low
+    ordered = key.astype(np.int64) % span + low
     offsets = np.cumsum(counts) - counts
     has = counts > 0
     lower = ordered[offsets[has] + (counts[has] - 1) // 2]

@@ -519,8 +519,9 @@ def retention_series(
     first, last = period_index(np.array([tx.start, until]), freq)
     bounds_days = period_start(np.arange(first, max(last, first) + 1), freq)
     ts_unit, _ = np.datetime_data(tx.timestamp.dtype)
-    if window % np.timedelta64(1, ts_unit) == np.timedelta64(0, ts_unit):
-        window = window.astype(f"timedelta64[{ts_unit}]")  # then no copy of the timestamps
+    in_ts_unit = window.astype(f"timedelta64[{ts_unit}]")
+    if in_ts_unit == window:  # exact in the timestamps' unit: no copy of them is needed
+        window = in_ts_unit
     unit = (tx.timestamp[:1] + window).dtype
     t = tx.timestamp.astype(unit, copy=False).view(np.int64)
     bounds = bounds_days.astype(unit).view(np.int64)
