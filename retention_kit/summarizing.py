@@ -228,15 +228,17 @@ def summarize(
 
     Notes
     -----
-    These are the sufficient statistics (x, t_x, T) of the Pareto/NBD and BG/NBD likelihoods
-    (Fader, Hardie & Lee 2005, section 2, where a "purchase" is a day with a purchase), computed
-    exactly as lifetimes' ``summary_data_from_transaction_data``: ``period="D"`` and ``"W"``
+    These are the statistics (x, t_x, T) through which alone a customer's purchase history
+    enters the Pareto/NBD and BG/NBD likelihoods (Fader, Hardie & Lee 2005, where a purchase is
+    a day with a purchase, in weeks: ``period="D", unit="W"``), computed exactly as lifetimes'
+    ``summary_data_from_transaction_data``: ``period="D"`` and ``"W"``
     are its ``freq="D"`` and ``"W"``, and ``period="D", unit="W"`` is ``freq="D",
     freq_multiplier=7``. The mean repeat spend is summed row by row rather than period by
     period, so it may differ from lifetimes' in the last digit.
 
-    The work is one sort of an integer key per row (customer, period) and a few bincounts: no
-    loop over customers, and no copy of the log.
+    The work is one sort of an integer key per row, combining the customer and the period, and
+    a few bincounts: no loop over customers. The keys are 32-bit integers when customers times
+    periods fit (an int32 sort is faster), so the extra memory is a few bytes per row.
 
     References
     ----------

@@ -225,6 +225,7 @@ def test_cdnow_as_frames(cdnow: rk.Transactions) -> None:
     assert rk.summarize(frame, period="W", amount="amount") == expected
     pl = pytest.importorskip("polars")
     assert rk.summarize(pl.from_pandas(frame), period="W", amount="amount") == expected
+    assert rk.summarize(pl.from_pandas(frame).lazy(), period="W", amount="amount") == expected
     renamed = frame.rename(columns={"customer_id": "who", "timestamp": "when"})
     no_amounts = rk.summarize(renamed, period="W", customer_id="who", timestamp="when")
     assert no_amounts.monetary_value is None
