@@ -37,7 +37,7 @@ SCALES: dict[str, dict[str, int]] = {
     # customers: the BG/NBD base (fits, predictions, CLV); pareto: the Pareto/NBD base;
     # discrete: the BG/BB base; rows: the busy transaction log (summarize, cohorts, cycle).
     "tiny": {"customers": 2_000, "pareto": 1_000, "discrete": 1_000, "rows": 20_000},
-    "quick": {"customers": 50_000, "pareto": 5_000, "discrete": 5_000, "rows": 500_000},
+    "quick": {"customers": 30_000, "pareto": 3_000, "discrete": 3_000, "rows": 300_000},
     "full": {"customers": 1_000_000, "pareto": 100_000, "discrete": 100_000, "rows": 10_000_000},
 }
 HORIZON_DAYS = 90.0  # conditional expected purchases over the next 90 days
