@@ -11,7 +11,13 @@ from numpy.typing import NDArray
 from ._errors import InvalidDataError
 from ._validation import check_rows
 
-__all__ = ["frame_columns", "require_columns", "to_narwhals", "transaction_columns"]
+__all__ = [
+    "frame_columns",
+    "is_lazy",
+    "require_columns",
+    "to_narwhals",
+    "transaction_columns",
+]
 
 
 def to_narwhals(frame: Any) -> nw.DataFrame[Any] | nw.LazyFrame[Any]:
@@ -25,6 +31,18 @@ def to_narwhals(frame: Any) -> nw.DataFrame[Any] | nw.LazyFrame[Any]:
             f"got {type(frame).__name__}",
             field="frame",
         ) from None
+
+
+def is_lazy(data: Any) -> bool:
+    """Whether ``data`` is a lazy frame (Polars LazyFrame, DuckDB, Dask, PySpark, narwhals).
+
+    Nothing is imported: narwhals recognizes the engines already loaded.
+    """
+    if isinstance(data, nw.LazyFrame):
+        return True
+    if isinstance(data, nw.DataFrame | np.ndarray | list | tuple) or data is None:
+        return False
+    return isinstance(nw.from_native(data, pass_through=True), nw.LazyFrame)
 
 
 def require_columns(frame: nw.DataFrame[Any] | nw.LazyFrame[Any], *names: str | None) -> None:

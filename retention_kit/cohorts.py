@@ -8,8 +8,10 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from . import _lazy_metrics
 from ._activity import customer_periods, group_starts
 from ._errors import InvalidDataError
+from ._frames import is_lazy
 from ._periods import check_period, period_start
 from ._typing import DatetimeArray, FloatArray, IntArray, Period
 from ._validation import check_rows, readonly
@@ -211,6 +213,14 @@ def cohort_retention(
     >>> table.counts[2, -2:].tolist()
     [nan, nan]
     """
+    if is_lazy(transactions):
+        return _lazy_metrics.cohort_retention(
+            transactions,
+            freq=check_period(freq, "freq"),
+            customer_id=customer_id,
+            timestamp=timestamp,
+            amount=amount,
+        )
     tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
     freq = check_period(freq, "freq")
     codes, periods = customer_periods(tx, freq)

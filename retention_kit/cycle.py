@@ -15,8 +15,10 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from . import _lazy_metrics
 from ._activity import customer_periods, group_starts, narrowest
 from ._errors import InvalidDataError
+from ._frames import is_lazy
 from ._periods import as_moment, check_period, period_index
 from ._typing import DatetimeArray, FloatArray, IntArray, Period
 from ._validation import check_same_length, readonly
@@ -328,6 +330,15 @@ def purchase_cycle(
     >>> cycle.median, cycle.naive_median
     (20.0, 20.0)
     """
+    if is_lazy(transactions):
+        return _lazy_metrics.purchase_cycle(
+            transactions,
+            period=check_period(period),
+            observation_end=observation_end,
+            customer_id=customer_id,
+            timestamp=timestamp,
+            amount=amount,
+        )
     tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
     period = check_period(period)
     end = tx.end if observation_end is None else as_moment(observation_end, "observation_end")

@@ -18,8 +18,10 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from . import _lazy_metrics
 from ._activity import customer_periods, group_starts
 from ._errors import InvalidDataError
+from ._frames import is_lazy
 from ._periods import as_moment, as_window, check_period, period_index, period_start
 from ._typing import BoolArray, DatetimeArray, FloatArray, IntArray, Period
 from ._validation import check_rows, check_same_length, readonly
@@ -183,6 +185,16 @@ def period_counts(
     >>> rk.retention_rate(counts)
     0.5
     """
+    if is_lazy(transactions):
+        return _lazy_metrics.period_counts(
+            transactions,
+            start=start,
+            end=end,
+            active_window=active_window,
+            customer_id=customer_id,
+            timestamp=timestamp,
+            amount=amount,
+        )
     tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
     begin = as_moment(start, "start")
     finish = as_moment(end, "end")
@@ -506,6 +518,16 @@ def retention_series(
     >>> round(float(series.retention_rate[16]), 4)
     0.7926
     """
+    if is_lazy(transactions):
+        return _lazy_metrics.retention_series(
+            transactions,
+            freq=check_period(freq, "freq"),
+            active_window=active_window,
+            observation_end=observation_end,
+            customer_id=customer_id,
+            timestamp=timestamp,
+            amount=amount,
+        )
     tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
     freq = check_period(freq, "freq")
     window = as_window(active_window)
@@ -579,6 +601,10 @@ def repeat_purchase_rate(
     >>> rk.repeat_purchase_rate(tx)
     0.3333333333333333
     """
+    if is_lazy(transactions):
+        return _lazy_metrics.repeat_purchase_rate(
+            transactions, customer_id=customer_id, timestamp=timestamp, amount=amount
+        )
     tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
     codes, _ = customer_periods(tx, "D")
     days_per_customer = np.bincount(codes, minlength=tx.n_customers)
@@ -622,5 +648,9 @@ def purchase_frequency(
     >>> rk.purchase_frequency(tx)
     1.6666666666666667
     """
+    if is_lazy(transactions):
+        return _lazy_metrics.purchase_frequency(
+            transactions, customer_id=customer_id, timestamp=timestamp, amount=amount
+        )
     tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
     return len(tx) / tx.n_customers

@@ -8,7 +8,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from . import _lazy
 from ._errors import InvalidDataError
+from ._frames import is_lazy
 from ._periods import as_moment, check_period, period_index, period_start
 from ._typing import FloatArray, IntArray, Period, TimeUnit
 from ._validation import check_rows, check_same_length, float_column
@@ -173,6 +175,7 @@ def summarize(
     period: Period = "D",
     unit: TimeUnit | None = None,
     observation_end: Any = None,
+    compress: bool = False,
     customer_id: str = "customer_id",
     timestamp: str = "timestamp",
     amount: str | None = None,
@@ -194,7 +197,9 @@ def summarize(
     Parameters
     ----------
     transactions : Transactions or dataframe
-        The log; a dataframe narwhals reads is converted with `Transactions.from_frame`.
+        The log; an eager dataframe narwhals reads is converted with
+        `Transactions.from_frame`. A lazy one (Polars LazyFrame, DuckDB relation, Dask or
+        PySpark DataFrame) is grouped inside its engine and only the result is collected.
     period : {"D", "W", "M"}, default "D"
         The calendar period purchases are grouped into: day, week starting Monday, or month.
     unit : {"D", "W"}, optional
@@ -205,6 +210,10 @@ def summarize(
         The end of observation, default the last transaction. Its whole period is observed:
         rows in later periods are left out, and so are the customers whose first purchase
         falls after it.
+    compress : bool, default False
+        Return the weighted form, ``summary.compress()``: one row per distinct (frequency,
+        recency, T[, monetary_value]) with the number of customers it stands for, which every
+        model's fit takes. On a lazy frame only these rows leave the engine.
     customer_id, timestamp, amount : str
         Column names when ``transactions`` is a dataframe.
 
@@ -212,7 +221,8 @@ def summarize(
     -------
     CustomerSummary
         One row per customer, in the order of the sorted customer ids (``customer_id``), with
-        ``monetary_value`` when the log has amounts, in ``unit``.
+        ``monetary_value`` when the log has amounts, in ``unit``; with ``compress``, the
+        distinct rows and their ``weight`` (no customer ids).
 
     Raises
     ------
@@ -274,6 +284,17 @@ def summarize(
     """
     period = check_period(period)
     unit = _check_unit(unit, period, "summarize")
+    if is_lazy(transactions):
+        return _lazy.summarize(
+            transactions,
+            period=period,
+            unit=unit,
+            observation_end=observation_end,
+            compress=compress,
+            customer_id=customer_id,
+            timestamp=timestamp,
+            amount=amount,
+        )
     tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
     rows = _Rows.of(tx, period)
     if observation_end is None:
@@ -288,7 +309,7 @@ def summarize(
             )
         rows = rows.where(rows.offsets <= end - rows.low)
     summary, _ = _summary(rows, end=end, period=period, unit=unit)
-    return summary
+    return summary.compress() if compress else summary
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -465,7 +486,9 @@ def calibration_holdout(
     Parameters
     ----------
     transactions : Transactions or dataframe
-        The log; a dataframe narwhals reads is converted with `Transactions.from_frame`.
+        The log; an eager dataframe narwhals reads is converted with
+        `Transactions.from_frame`. A lazy one (Polars LazyFrame, DuckDB relation, Dask or
+        PySpark DataFrame) is grouped inside its engine and only the result is collected.
     calibration_end : date, datetime or ISO 8601 string
         The last moment of the calibration window. Timestamps are compared with it as they are:
         a date means its midnight, so with times of day pass the end of the day (for instance
@@ -530,6 +553,17 @@ def calibration_holdout(
     """
     period = check_period(period)
     unit = _check_unit(unit, period, "calibration_holdout")
+    if is_lazy(transactions):
+        return _lazy.calibration_holdout(
+            transactions,
+            calibration_end=calibration_end,
+            observation_end=observation_end,
+            period=period,
+            unit=unit,
+            customer_id=customer_id,
+            timestamp=timestamp,
+            amount=amount,
+        )
     tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
     cal_moment = as_moment(calibration_end, "calibration_end")
     end_moment = (

@@ -225,7 +225,11 @@ def test_cdnow_as_frames(cdnow: rk.Transactions) -> None:
     assert rk.summarize(frame, period="W", amount="amount") == expected
     pl = pytest.importorskip("polars")
     assert rk.summarize(pl.from_pandas(frame), period="W", amount="amount") == expected
-    assert rk.summarize(pl.from_pandas(frame).lazy(), period="W", amount="amount") == expected
+    # A lazy frame is summarized by its engine, which adds up the spend in its own order.
+    lazy = rk.summarize(pl.from_pandas(frame).lazy(), period="W", amount="amount")
+    for name in ("customer_id", "frequency", "recency", "T"):
+        np.testing.assert_array_equal(getattr(lazy, name), getattr(expected, name))
+    np.testing.assert_allclose(lazy.monetary_value, expected.monetary_value, rtol=1e-12)
     renamed = frame.rename(columns={"customer_id": "who", "timestamp": "when"})
     no_amounts = rk.summarize(renamed, period="W", customer_id="who", timestamp="when")
     assert no_amounts.monetary_value is None
