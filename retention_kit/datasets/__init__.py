@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 
 from .._typing import DatetimeArray, IntArray
+from .._validation import readonly
 from ..data import Transactions
 from ..summary import DiscreteSummary
 
-__all__ = ["load_cdnow", "load_donations"]
+__all__ = ["RetentionSegments", "load_cdnow", "load_donations", "load_retention_segments"]
 
 
 def _yyyymmdd(dates: IntArray) -> DatetimeArray:
@@ -65,6 +67,58 @@ def load_cdnow(sample: bool = True) -> Transactions:
     ids = table[:, id_column].astype(np.int64)
     dates = _yyyymmdd(table[:, id_column + 1].astype(np.int64))
     return Transactions(ids, dates, table[:, -1])
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSegments:
+    """Customers of two 1,000-customer cohorts still active at the start of years 0..12.
+
+    Attributes
+    ----------
+    year : ndarray of int
+        0, 1, ..., 12.
+    regular, high_end : ndarray of int
+        Survivors of the "Regular" and "High End" segments, starting at 1000.
+    """
+
+    year: IntArray
+    regular: IntArray
+    high_end: IntArray
+
+
+def load_retention_segments() -> RetentionSegments:
+    """Load the contractual retention data of Fader & Hardie (2007).
+
+    Two segments of a subscription business, each a cohort of 1,000 customers acquired at
+    year 0, with the number still active at the start of each of years 0..12. Fader & Hardie
+    fit the shifted-beta-geometric model to years 0..7 and compare its projection with years
+    8..12. The counts are the survivor table of their worked example (Table 1 and Figure 1 of
+    the paper, there shown as percentages of the cohort; 1,000 customers each).
+
+    Returns
+    -------
+    RetentionSegments
+        Read-only int64 arrays ``year``, ``regular`` and ``high_end``.
+
+    References
+    ----------
+    .. [1] P. S. Fader and B. G. S. Hardie, "How to Project Customer Retention", Journal of
+       Interactive Marketing 21(1), 76-90, 2007.
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> segments = rk.datasets.load_retention_segments()
+    >>> segments.regular[:8].tolist()
+    [1000, 631, 468, 382, 326, 289, 262, 241]
+    >>> int(segments.high_end[-1])
+    394
+    """
+    with resources.files(__package__).joinpath("retention_segments.csv").open("r") as text:
+        table = np.loadtxt(text, delimiter=",", skiprows=1, dtype=np.int64)
+    return RetentionSegments(
+        year=readonly(table[:, 0]), regular=readonly(table[:, 1]), high_end=readonly(table[:, 2])
+    )
 
 
 def load_donations() -> DiscreteSummary:
