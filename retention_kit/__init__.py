@@ -39,6 +39,8 @@ from .summary import DiscreteSummary
 from .models.gammagamma import GammaGamma
 # --- customer lifetime value ---
 from .clv import customer_lifetime_value, residual_lifetime_value
+# --- engines ---
+from .scoring import lazy_summary, score
 
 __version__ = "0.1.0"
 
@@ -63,6 +65,7 @@ __all__ = [
     "cohort_retention",
     "customer_lifetime_value",
     "datasets",
+    "lazy_summary",
     "model_from_dict",
     "period_counts",
     "purchase_cycle",
@@ -71,5 +74,6 @@ __all__ = [
     "residual_lifetime_value",
     "retention_rate",
     "retention_series",
+    "score",
     "summarize",
 ]
