@@ -35,6 +35,7 @@ from .metrics import (
 # --- summaries ---
 from .summarizing import CalibrationHoldout, calibration_holdout, summarize
 # --- models ---
+from .models.bgbb import BGBB
 from .summary import DiscreteSummary
 from .models.gammagamma import GammaGamma
 # --- customer lifetime value ---
@@ -45,6 +46,7 @@ from .scoring import lazy_summary, score
 __version__ = "0.1.0"
 
 __all__ = [
+    "BGBB",
     "CalibrationHoldout",
     "CohortTable",
     "ConvergenceWarning",
