@@ -39,7 +39,7 @@ __all__ = [
 
 
 def retention_rate(counts: PeriodCounts) -> float:
-    """Return the customer retention rate of one period: the share of its starting customers kept.
+    r"""Return the customer retention rate of one period: the share of its starting customers kept.
 
     Parameters
     ----------
@@ -59,7 +59,9 @@ def retention_rate(counts: PeriodCounts) -> float:
 
     Notes
     -----
-        CRR = (E - N - R) / B
+    .. math::
+
+        \mathrm{CRR} = \frac{E - N - R}{B}
 
     where R counts lapsed customers who came back. With R = 0 this is the usual
     (E - N) / B; counting R separately keeps the rate the share of B still active at the end,
@@ -87,7 +89,7 @@ def retention_rate(counts: PeriodCounts) -> float:
 
 
 def churn_rate(counts: PeriodCounts) -> float:
-    """Return the churn rate of one period: the share of its starting customers lost.
+    r"""Return the churn rate of one period: the share of its starting customers lost.
 
     Parameters
     ----------
@@ -106,7 +108,9 @@ def churn_rate(counts: PeriodCounts) -> float:
 
     Notes
     -----
-        churn = 1 - CRR = (B - (E - N - R)) / B
+    .. math::
+
+        \mathrm{churn} = 1 - \mathrm{CRR} = \frac{B - (E - N - R)}{B}
 
     Examples
     --------
@@ -570,7 +574,7 @@ def repeat_purchase_rate(
     timestamp: str = "timestamp",
     amount: str | None = None,
 ) -> float:
-    """Return the share of customers who bought on two or more distinct days.
+    r"""Return the share of customers who bought on two or more distinct days.
 
     Parameters
     ----------
@@ -586,7 +590,9 @@ def repeat_purchase_rate(
 
     Notes
     -----
-        repeat purchase rate = #{customers c with d_c >= 2} / #{customers}
+    .. math::
+
+        \text{repeat purchase rate} = \frac{\#\{c : d_c \ge 2\}}{\#\{\text{customers}\}}
 
     where d_c is the number of distinct calendar days (of the timestamps, UTC for time-zone
     aware input) on which customer c bought. Several orders on one day count as one purchase
@@ -618,7 +624,7 @@ def purchase_frequency(
     timestamp: str = "timestamp",
     amount: str | None = None,
 ) -> float:
-    """Return the mean number of orders (rows of the log) per customer.
+    r"""Return the mean number of orders (rows of the log) per customer.
 
     Parameters
     ----------
@@ -634,7 +640,9 @@ def purchase_frequency(
 
     Notes
     -----
-        purchase frequency = #{rows} / #{customers}
+    .. math::
+
+        \text{purchase frequency} = \frac{\#\{\text{rows}\}}{\#\{\text{customers}\}}
 
     Every row is an order, including several on the same day (unlike `repeat_purchase_rate`,
     which counts purchase days). Rows dropped by ``negative_amounts="drop"`` are not orders.
