@@ -1,4 +1,16 @@
-"""Data sets shipped with retention_kit."""
+"""Data sets shipped with retention_kit.
+
+The transaction log of CDNOW (`load_cdnow`), the donations data of the discrete-time BG/BB
+model (`load_donations`) and the contractual survivor table of Fader & Hardie 2007
+(`load_retention_segments`): the data of the papers whose published figures the models
+reproduce.
+
+Examples
+--------
+>>> import retention_kit as rk
+>>> rk.datasets.load_cdnow().n_customers, rk.datasets.load_donations().n_customers
+(2357, 11104)
+"""
 
 from __future__ import annotations
 
@@ -79,6 +91,13 @@ class RetentionSegments:
         0, 1, ..., 12.
     regular, high_end : ndarray of int
         Survivors of the "Regular" and "High End" segments, starting at 1000.
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> segments = rk.datasets.load_retention_segments()
+    >>> int(segments.year[-1]), int(segments.regular[-1]), int(segments.high_end[-1])
+    (12, 173, 394)
     """
 
     year: IntArray

@@ -70,7 +70,14 @@ class Model:
         return np.array([getattr(self, n) for n in self.parameter_names])
 
     def parameters(self) -> dict[str, float]:
-        """Return the parameters as a dict keyed by name."""
+        """Return the parameters as a dict keyed by name.
+
+        Examples
+        --------
+        >>> import retention_kit as rk
+        >>> rk.GammaGamma(p=6.25, q=3.74, v=15.44).parameters()
+        {'p': 6.25, 'q': 3.74, 'v': 15.44}
+        """
         return {n: float(getattr(self, n)) for n in self.parameter_names}
 
     def _check_unit(self, summary: CustomerSummary) -> None:
@@ -114,6 +121,14 @@ class Model:
         ------
         ValueError
             When the dict names another model or an unknown schema version.
+
+        Examples
+        --------
+        >>> import json
+        >>> import retention_kit as rk
+        >>> model = rk.ShiftedBetaGeometric(alpha=0.704, beta=1.182)
+        >>> rk.ShiftedBetaGeometric.from_dict(json.loads(json.dumps(model.to_dict())))
+        ShiftedBetaGeometric(alpha=0.704, beta=1.182, unit=None)
         """
         if data.get("model") != cls.__name__:
             raise ValueError(f"expected a serialized {cls.__name__}; got {data.get('model')!r}")

@@ -142,7 +142,17 @@ class FitResult:
         return intervals
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-safe dict (see `from_dict`)."""
+        """Return a JSON-safe dict (see `from_dict`).
+
+        Examples
+        --------
+        >>> import json
+        >>> import retention_kit as rk
+        >>> survivors = rk.datasets.load_retention_segments().regular[:8]
+        >>> result = rk.ShiftedBetaGeometric.fit(survivors).fit_result
+        >>> sorted(json.loads(json.dumps(result.to_dict())))[:4]
+        ['converged', 'covariance', 'iterations', 'log_likelihood']
+        """
         return {
             "parameters": dict(self.parameters),
             "log_likelihood": self.log_likelihood,
@@ -158,7 +168,18 @@ class FitResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FitResult:
-        """Rebuild a `FitResult` from `to_dict` output."""
+        """Rebuild a `FitResult` from `to_dict` output.
+
+        Examples
+        --------
+        >>> import json
+        >>> import retention_kit as rk
+        >>> survivors = rk.datasets.load_retention_segments().regular[:8]
+        >>> result = rk.ShiftedBetaGeometric.fit(survivors).fit_result
+        >>> copy = rk.FitResult.from_dict(json.loads(json.dumps(result.to_dict())))
+        >>> copy.log_likelihood == result.log_likelihood, copy.std_errors == result.std_errors
+        (True, True)
+        """
         values = dict(data)
         values["covariance"] = np.array(values["covariance"], dtype=np.float64)
         return cls(**values)
