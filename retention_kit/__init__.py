@@ -37,6 +37,7 @@ from .summarizing import CalibrationHoldout, calibration_holdout, summarize
 # --- models ---
 from .models.bgbb import BGBB
 from .summary import DiscreteSummary
+from .models.sbg import ShiftedBetaGeometric
 from .models.gammagamma import GammaGamma
 # --- customer lifetime value ---
 from .clv import customer_lifetime_value, residual_lifetime_value
@@ -59,6 +60,7 @@ __all__ = [
     "PeriodCounts",
     "PurchaseCycle",
     "RetentionSeries",
+    "ShiftedBetaGeometric",
     "SpendCorrelationWarning",
     "Transactions",
     "__version__",

@@ -95,6 +95,40 @@ def positive_parameter(low: float = 1e-2, high: float = 1e2) -> st.SearchStrateg
 
 
 @st.composite
+def survivor_matrices(
+    draw: st.DrawFn, *, max_cohorts: int = 5, max_periods: int = 12, max_size: int = 10_000
+) -> np.ndarray:
+    """Survivor counts of contractual cohorts: one row each, non-increasing, NaN-padded.
+
+    Each row starts with a cohort size >= 1, is observed for 1..max_periods + 1 periods and is
+    NaN after its last observed period; at least one row is observed past period 0.
+    """
+    n_cohorts = draw(st.integers(1, max_cohorts))
+    width = draw(st.integers(2, max_periods + 1))
+    table = np.full((n_cohorts, width), np.nan)
+    for i in range(n_cohorts):
+        observed = width if i == 0 else draw(st.integers(1, width))
+        size = draw(st.integers(1, max_size))
+        shares = draw(st.lists(st.floats(0.0, 1.0), min_size=observed - 1, max_size=observed - 1))
+        counts = [size]
+        for share in shares:
+            counts.append(int(np.floor(counts[-1] * share)))
+        table[i, :observed] = counts
+    return table
+
+
+@st.composite
+def mbgnbd_parameters(draw: st.DrawFn) -> dict[str, float]:
+    """MBG/NBD parameters (r, alpha, a, b) over wide, log-uniform ranges."""
+    return {
+        "r": draw(positive_parameter(0.05, 20.0)),
+        "alpha": draw(positive_parameter(0.1, 100.0)),
+        "a": draw(positive_parameter(0.05, 20.0)),
+        "b": draw(positive_parameter(0.05, 20.0)),
+    }
+
+
+@st.composite
 def discrete_summaries(
     draw: st.DrawFn, *, max_rows: int = 30, max_periods: int = 30, weighted: bool = False
 ) -> rk.DiscreteSummary:
