@@ -35,6 +35,7 @@ from .metrics import (
 # --- summaries ---
 from .summarizing import CalibrationHoldout, calibration_holdout, summarize
 # --- models ---
+from .models.mbgnbd import MBGNBD
 from .models.bgbb import BGBB
 from .summary import DiscreteSummary
 from .models.sbg import ShiftedBetaGeometric
@@ -57,6 +58,7 @@ __all__ = [
     "FitResult",
     "GammaGamma",
     "InvalidDataError",
+    "MBGNBD",
     "PeriodCounts",
     "PurchaseCycle",
     "RetentionSeries",
