@@ -498,6 +498,18 @@ def test_bad_arguments() -> None:
         model.conditional_expected_purchases(np.nan, summary)
     with pytest.raises(rk.InvalidDataError, match="`t`"):
         model.probability_alive(summary, t=-2.0)
+    with pytest.raises(rk.InvalidDataError, match="one value per row"):
+        model.probability_alive(summary, t=[1.0, 2.0])
+    with pytest.raises(rk.InvalidDataError, match="one value per row"):
+        model.conditional_expected_purchases([[1.0]], summary)
+    two = rk.CustomerSummary([1, 0], [3.0, 0.0], [10.0, 12.0])
+    np.testing.assert_allclose(
+        model.conditional_expected_purchases([1.0, 5.0], two),
+        [
+            model.conditional_expected_purchases(1.0, two)[0],
+            model.conditional_expected_purchases(5.0, two)[1],
+        ],
+    )
     with pytest.raises(rk.InvalidDataError, match="`n` must be a non-negative integer"):
         model.probability_of_purchases(1.5, 3.0)
     with pytest.raises(rk.InvalidDataError, match="`n`"):

@@ -326,6 +326,18 @@ def _times(t: ArrayLike, name: str) -> FloatArray:
     return out
 
 
+def _per_row(t: ArrayLike, n_rows: int) -> FloatArray:
+    """``t`` validated as by `_times`, as one value per row: a scalar or an array of n_rows."""
+    times = _times(t, "t")
+    if times.ndim > 1 or (times.ndim == 1 and times.size != n_rows):
+        raise InvalidDataError(
+            f"`t` must be a scalar or hold one value per row of the summary ({n_rows}): got "
+            f"shape {times.shape}",
+            field="t",
+        )
+    return np.broadcast_to(times, (n_rows,))
+
+
 def _starting_points(x: FloatArray, T: FloatArray, w: FloatArray) -> list[list[float]]:
     """Data-driven starts: alpha near the mean age, r / alpha the mean purchase rate."""
     total = float(w.sum())
@@ -569,7 +581,7 @@ class MBGNBD(Model):
         [1.263, 0.154]
         """
         self._check_unit(summary)
-        times = np.broadcast_to(_times(t, "t"), summary.T.shape)
+        times = _per_row(t, len(summary))
         x, T = summary.frequency, summary.T
         log_alive = log_probability_alive(self.params, x, summary.recency, T)
         out: FloatArray = np.exp(log_alive + log_purchases_given_alive(self.params, x, T, times))
@@ -620,7 +632,7 @@ class MBGNBD(Model):
         [0.4927, 0.3447]
         """
         self._check_unit(summary)
-        times = np.broadcast_to(_times(t, "t"), summary.T.shape)
+        times = _per_row(t, len(summary))
         x, T = summary.frequency, summary.T
         log_alive = log_probability_alive(self.params, x, summary.recency, T)
         out: FloatArray = np.exp(log_alive + log_survival_given_alive(self.params, x, T, times))
