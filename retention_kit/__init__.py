@@ -13,6 +13,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import datasets
 from ._errors import ConvergenceWarning, FitError, InvalidDataError, SpendCorrelationWarning
 from .data import PeriodCounts, Transactions
@@ -45,6 +47,10 @@ from .clv import customer_lifetime_value, residual_lifetime_value
 # --- engines ---
 from .scoring import lazy_summary, score
 
+# --- plotting (imported on first use: matplotlib is optional) ---
+if TYPE_CHECKING:
+    from . import plotting
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -74,6 +80,7 @@ __all__ = [
     "lazy_summary",
     "model_from_dict",
     "period_counts",
+    "plotting",
     "purchase_cycle",
     "purchase_frequency",
     "repeat_purchase_rate",
@@ -83,3 +90,12 @@ __all__ = [
     "score",
     "summarize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``rk.plotting`` when first used, so ``import retention_kit`` stays light."""
+    if name == "plotting":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.plotting")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
