@@ -37,6 +37,8 @@ __all__ = [
     "customer_periods",
     "customer_table",
     "day_number",
+    "distinct",
+    "divided",
     "micros",
     "month_number",
     "past_midnight",
@@ -301,7 +303,23 @@ def customer_periods(frame: nw.LazyFrame[Any], *, with_spend: bool, by: list[str
     keys = [C, PERIOD, *by]
     if with_spend:
         return frame.group_by(keys).agg(nw.col(AMOUNT).sum().alias(SPEND))
-    return frame.select(keys).unique()
+    return distinct(frame, keys)
+
+
+def distinct(frame: nw.LazyFrame[Any], keys: list[str]) -> nw.LazyFrame[Any]:
+    """Return the distinct rows of the ``keys`` columns, as a grouping (which engines hash)."""
+    return frame.group_by(keys).agg(nw.len().alias("rk_rows")).drop("rk_rows")
+
+
+def divided(days: nw.Expr, unit_days: int) -> nw.Expr:
+    """Return ``days / unit_days`` as floats, rounded as numpy rounds the division.
+
+    The divisor is a column, not a constant: Polars multiplies by the reciprocal of a constant
+    divisor, which is often 1 ulp away from the quotient.
+    """
+    if unit_days == 1:
+        return days.cast(nw.Float64)
+    return days / (days * 0 + unit_days)
 
 
 def customer_table(periods: nw.LazyFrame[Any], *, with_spend: bool) -> nw.LazyFrame[Any]:
@@ -422,8 +440,8 @@ class SummaryQuery:
         columns = [
             nw.col(C).alias(customer_id),
             (nw.col(N) - 1).cast(nw.Int64).alias("frequency"),
-            ((nw.col(LAST) - first) / self.unit_days).cast(nw.Float64).alias("recency"),
-            ((self.end_day - first) / self.unit_days).cast(nw.Float64).alias("T"),
+            divided(nw.col(LAST) - first, self.unit_days).alias("recency"),
+            divided(self.end_day - first, self.unit_days).alias("T"),
         ]
         if self.with_spend:
             columns.append(self.money().cast(nw.Float64).alias("monetary_value"))

@@ -30,6 +30,7 @@ from ._lazy import (
     LazyLog,
     collect,
     day_number,
+    distinct,
     int_array,
     micros,
     month_number,
@@ -202,44 +203,33 @@ def _boundary_activity(
     )
     covers = nw.col(stop) > nw.col(lo)
     new_at = (
-        nw.when((nw.col(lo) == nw.col("rk_first_lo")) & covers & (nw.col(lo) >= 1))
+        nw.when((nw.col(lo) == nw.col("rk_first_lo")) & (nw.col(lo) >= 1))
         .then(nw.col(lo) - 1)
         .otherwise(-1)
     )
     previous = nw.col(stop).shift(1).over(C, order_by=lo)
+    keys = ["rk_from", stop, "rk_join", "rk_new_at"]
     pieces = (
         groups.filter(covers)
-        .with_columns(previous.alias("rk_previous"))
+        .with_columns(previous.alias("rk_previous"), new_at.alias("rk_new_at"))
         .with_columns(
             nw.max_horizontal(nw.col(lo), nw.col("rk_previous").fill_null(-1)).alias("rk_from"),
             (nw.col("rk_previous").fill_null(-1) >= nw.col(lo)).cast(nw.Int64).alias("rk_join"),
         )
-        .select(
-            nw.col("rk_from").alias("active_opens"),
-            nw.col(stop).alias("active_closes"),
-            (nw.col("rk_from") - nw.col("rk_join")).alias("retained_opens"),
-            (nw.col(stop) - 1).alias("retained_closes"),
-        )
+        .group_by(keys)
+        .agg(nw.len().alias("rk_customers"))
     )
-    events = pieces.unpivot(index=None).group_by("variable", "value").agg(nw.len().alias("n"))
-    news = groups.select(new_at.alias("value")).group_by("value").agg(nw.len().alias("n"))
+    found = {name: int_array(values) for name, values in collect(pieces).items()}
+    start, stop_at, join, new_at_, n = (found[k] for k in [*keys, "rk_customers"])
     size = n_bounds + 1
-    counts = {
-        name: np.zeros(size, dtype=np.int64)
-        for name in ("active_opens", "active_closes", "retained_opens", "retained_closes")
-    }
-    found = collect(events)
-    for name, value, n in zip(
-        found["variable"], int_array(found["value"]), int_array(found["n"]), strict=True
-    ):
-        counts[str(name)][value] += n
-    found_new = collect(news)
-    new = np.zeros(size, dtype=np.int64)
-    keep = int_array(found_new["value"]) >= 0
-    new[int_array(found_new["value"])[keep]] = int_array(found_new["n"])[keep]
-    active = np.cumsum(counts["active_opens"] - counts["active_closes"])[:n_bounds]
-    retained = np.cumsum(counts["retained_opens"] - counts["retained_closes"])[: n_bounds - 1]
-    return active, new[: n_bounds - 1], retained
+
+    def events(at: IntArray, keep: Any = slice(None)) -> IntArray:
+        return np.bincount(at[keep], weights=n[keep], minlength=size).astype(np.int64)
+
+    active = np.cumsum(events(start) - events(stop_at))[:n_bounds]
+    retained = np.cumsum(events(start - join) - events(stop_at - 1))[: n_bounds - 1]
+    new = events(new_at_, new_at_ >= 0)[: n_bounds - 1]
+    return active, new, retained
 
 
 def _dask_partitions(log: LazyLog, columns: list[str]) -> Any:
@@ -288,7 +278,7 @@ def repeat_purchase_rate(
 ) -> float:
     """`retention_kit.repeat_purchase_rate`: purchase days per customer, counted in the engine."""
     log = _read(data, customer_id, timestamp, amount)
-    days = log.frame.select(C, DAY).unique().group_by(C).agg(nw.len().alias("rk_days"))
+    days = distinct(log.frame, [C, DAY]).group_by(C).agg(nw.len().alias("rk_days"))
     found = collect(
         days.select(
             (nw.col("rk_days") >= 2).cast(nw.Int64).sum().alias("repeat"),
@@ -316,7 +306,7 @@ def cohort_retention(
 
     log = _read(data, customer_id, timestamp, amount)
     ordinal, _ = period_expressions(freq)
-    periods = log.frame.select(nw.col(C), ordinal.alias(PERIOD)).unique()
+    periods = distinct(log.frame.with_columns(ordinal.alias(PERIOD)), [C, PERIOD])
     cohorts = periods.group_by(C).agg(nw.col(PERIOD).min().alias("rk_cohort"))
     cells = (
         periods.join(cohorts, on=C)

@@ -9,6 +9,7 @@ is a frame of the same engine with three more columns, to write out or join on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
@@ -275,6 +276,16 @@ def score(
     >>> scored.collect().columns
     ['customer_id', 'frequency', 'recency', 'T', 'probability_alive', 'expected_purchases', 'clv']
     """
+    if (
+        isinstance(horizon, bool)
+        or not isinstance(horizon, int | float | np.integer | np.floating)
+        or not (math.isfinite(horizon) and horizon > 0)
+    ):
+        raise InvalidDataError(
+            f"The 'horizon' parameter of score must be a finite number > 0; got {horizon!r} "
+            "instead.",
+            field="horizon",
+        )
     unit = unit if unit is not None else (getattr(model, "unit", None) or "D")
     if unit not in _UNIT_DAYS:
         raise InvalidDataError(
