@@ -42,6 +42,7 @@ from .models.bgbb import BGBB
 from .summary import DiscreteSummary
 from .models.sbg import ShiftedBetaGeometric
 from .models.gammagamma import GammaGamma
+from .models.paretonbd import ParetoNBD
 # --- customer lifetime value ---
 from .clv import customer_lifetime_value, residual_lifetime_value
 # --- engines ---
@@ -65,6 +66,7 @@ __all__ = [
     "GammaGamma",
     "InvalidDataError",
     "MBGNBD",
+    "ParetoNBD",
     "PeriodCounts",
     "PurchaseCycle",
     "RetentionSeries",
