@@ -37,6 +37,7 @@ from .metrics import (
 # --- summaries ---
 from .summarizing import CalibrationHoldout, calibration_holdout, summarize
 # --- models ---
+from .models.bgnbd import BGNBD
 from .models.mbgnbd import MBGNBD
 from .models.bgbb import BGBB
 from .summary import DiscreteSummary
@@ -56,6 +57,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BGBB",
+    "BGNBD",
     "CalibrationHoldout",
     "CohortTable",
     "ConvergenceWarning",

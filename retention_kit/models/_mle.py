@@ -127,7 +127,7 @@ class FitResult:
         ...                        observation_end="1997-09-30")
         >>> low, high = rk.BGNBD.fit(summary).fit_result.confidence_intervals()["r"]
         >>> round(low, 3), round(high, 3)
-        (0.22, 0.269)
+        (0.219, 0.268)
         """
         if not 0.0 < confidence_level < 1.0:
             raise ValueError(
