@@ -49,6 +49,11 @@ from .clv import customer_lifetime_value, residual_lifetime_value
 # --- engines ---
 from .scoring import lazy_summary, score
 
+# --- uncertainty and model checking ---
+from .checking import HoldoutReport, ModelComparison, compare_models, holdout_report
+from .tracking import TrackingCurve, tracking_curve
+from .uncertainty import PredictionInterval, parameter_draws, prediction_interval
+
 # --- plotting (imported on first use: matplotlib is optional) ---
 if TYPE_CHECKING:
     from . import plotting
@@ -66,25 +71,33 @@ __all__ = [
     "FitError",
     "FitResult",
     "GammaGamma",
+    "HoldoutReport",
     "InvalidDataError",
     "MBGNBD",
+    "ModelComparison",
     "ParetoNBD",
     "PeriodCounts",
+    "PredictionInterval",
     "PurchaseCycle",
     "RetentionSeries",
     "ShiftedBetaGeometric",
     "SpendCorrelationWarning",
+    "TrackingCurve",
     "Transactions",
     "__version__",
     "calibration_holdout",
     "churn_rate",
     "cohort_retention",
+    "compare_models",
     "customer_lifetime_value",
     "datasets",
+    "holdout_report",
     "lazy_summary",
     "model_from_dict",
+    "parameter_draws",
     "period_counts",
     "plotting",
+    "prediction_interval",
     "purchase_cycle",
     "purchase_frequency",
     "repeat_purchase_rate",
@@ -93,6 +106,7 @@ __all__ = [
     "retention_series",
     "score",
     "summarize",
+    "tracking_curve",
 ]
 
 
