@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -38,15 +39,16 @@ def test_report_prints_the_metrics_of_the_sample():
     cycle = rk.purchase_cycle(tx)
     assert f"median {cycle.median:g} (Kaplan-Meier" in out
     assert f"{cycle.overdue(tx.end).size:,} customers" in out
-    assert "  1997-01     781  100.0%  15.9%" in out
-    assert len(out.splitlines()) < 30
+    assert re.search(r"\n  1997-01 +781 +100\.0% +15\.9%", out)
+    assert "BG/NBD purchase model" in out
+    assert len(out.splitlines()) < 80
 
 
 def test_full_cohort_option():
     result = run("--full")
     assert result.returncode == 0, result.stderr
     assert "69,659 orders by 23,570 customers" in result.stdout
-    assert "  1997-01   7,846  100.0%" in result.stdout
+    assert re.search(r"\n  1997-01 +7,846 +100\.0%", result.stdout)
 
 
 def test_help_and_unknown_arguments():

@@ -22,7 +22,7 @@ from strategies import transactions
 import retention_kit as rk
 from retention_kit import plotting
 
-CDNOW_MBGNBD = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
+CDNOW_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,8 @@ def holdout(tx: rk.Transactions) -> rk.CalibrationHoldout:
 
 
 @pytest.fixture(scope="module")
-def model() -> rk.MBGNBD:
-    return rk.MBGNBD(**CDNOW_MBGNBD, unit="W")
+def model() -> rk.BGNBD:
+    return rk.BGNBD(**CDNOW_BGNBD, unit="W")
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +80,11 @@ def plots(tx, holdout, model, sbg):
         "expected_purchases_matrix": lambda ax: plotting.expected_purchases_matrix(
             model, T=39, t=39, ax=ax
         ),
-        "holdout_by_frequency": lambda ax: plotting.holdout_by_frequency(model, holdout, ax=ax),
+        "holdout_by_frequency": lambda ax: plotting.holdout_by_frequency(
+            rk.holdout_report(model, holdout), ax=ax
+        ),
         "tracking_curve": lambda ax: plotting.tracking_curve(
-            model, tx, calibration_end="1997-09-30", ax=ax
+            rk.tracking_curve(model, tx, calibration_end="1997-09-30", freq="D"), ax=ax
         ),
         "survival_projection": lambda ax: plotting.survival_projection(
             sbg, 12, actual=seg.regular, calibration_periods=7, ax=ax
@@ -276,66 +278,45 @@ def test_bgbb_age_must_be_whole():
         plotting.expected_purchases_matrix(model, T=5, t=0, ax=new_ax())
 
 
-def test_holdout_bins_match_a_groupby(model, holdout):
-    ax = plotting.holdout_by_frequency(model, holdout, max_frequency=5, ax=new_ax())
+def test_holdout_bins_are_the_report_and_a_groupby(model, holdout):
+    report = rk.holdout_report(model, holdout, max_frequency=5)
+    ax = plotting.holdout_by_frequency(report, ax=new_ax())
+    actual, predicted = ax.lines
+    np.testing.assert_array_equal(actual.get_ydata(), report.actual_holdout)
+    np.testing.assert_array_equal(predicted.get_ydata(), report.expected_holdout)
+    # Cross-check the drawn points with a plain pandas group-by of the customers.
     frame = holdout.to_frame("pandas")
     frame["predicted"] = model.conditional_expected_purchases(39.0, holdout.calibration)
     frame["bin"] = frame["frequency_cal"].clip(upper=5)
     means = frame.groupby("bin")[["frequency_holdout", "predicted"]].mean()
-    actual, predicted = ax.lines
     np.testing.assert_allclose(actual.get_ydata(), means["frequency_holdout"], rtol=1e-12)
     np.testing.assert_allclose(predicted.get_ydata(), means["predicted"], rtol=1e-12)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2", "3", "4", "5+"]
+    assert ax.get_title().startswith("BGNBD: holdout purchases")
 
 
-def test_holdout_bins_weighted_like_the_rows(model, holdout):
-    compressed = rk.CalibrationHoldout(
-        holdout.calibration.subset(np.arange(20)).compress(),
-        holdout_frequency=np.zeros(len(holdout.calibration.subset(np.arange(20)).compress())),
-        holdout_duration=39,
-    )
-    rows = rk.CalibrationHoldout(
-        holdout.calibration.subset(np.arange(20)), np.zeros(20), holdout_duration=39
-    )
-    a = plotting.holdout_by_frequency(model, compressed, ax=new_ax()).lines[1].get_ydata()
-    b = plotting.holdout_by_frequency(model, rows, ax=new_ax()).lines[1].get_ydata()
-    np.testing.assert_allclose(a, b, rtol=1e-12, equal_nan=True)
-
-
-def test_tracking_ends_at_the_totals(model, tx):
-    ax = plotting.tracking_curve(model, tx, ax=new_ax())
-    actual, expected = ax.lines[:2]
-    summary = rk.summarize(tx, period="D", unit="W")
-    assert actual.get_ydata()[-1] == summary.frequency.sum() == 2457 + 1882  # REFERENCES.md
-    assert expected.get_ydata()[-1] == pytest.approx(
-        model.expected_purchases(summary.T).sum(), rel=1e-12
-    )
+def test_tracking_lines_are_the_curve(model, tx):
+    curve = rk.tracking_curve(model, tx, calibration_end="1997-09-30", freq="D")
+    ax = plotting.tracking_curve(curve, ax=new_ax())
+    actual, expected, calibration = ax.lines
+    np.testing.assert_array_equal(actual.get_ydata(), curve.actual)
+    np.testing.assert_array_equal(expected.get_ydata(), curve.expected)
     dates = actual.get_xdata()
     assert dates[0] == np.datetime64("1997-01-01")
     assert dates[-1] == np.datetime64("1998-06-30")
+    assert actual.get_ydata()[-1] == 2457 + 1882  # calibration + holdout, REFERENCES.md
+    assert calibration.get_xdata()[0] == np.datetime64("1997-09-30")
+    assert ax.get_title() == "Cumulative repeat purchases of 2,357 customers"
 
 
-def test_tracking_reads_frames(model, tx):
-    import pandas as pd
-
-    frame = pd.DataFrame({"who": tx.customer_id, "when": tx.timestamp})
-    ax = plotting.tracking_curve(model, frame, customer_id="who", timestamp="when", ax=new_ax())
-    direct = plotting.tracking_curve(model, tx, ax=new_ax())
-    np.testing.assert_array_equal(ax.lines[1].get_ydata(), direct.lines[1].get_ydata())
-
-
-@settings(max_examples=25)
-@given(transactions(max_customers=8, max_rows=30, max_days=120))
-def test_tracking_totals_on_any_log(log):
-    model = rk.MBGNBD(r=0.5, alpha=5.0, a=0.9, b=1.6, unit="D")
-    summary = rk.summarize(log, period="D", unit="D")
-    ax = plotting.tracking_curve(model, log, ax=new_ax())
-    actual, expected = (line.get_ydata() for line in ax.lines[:2])
-    assert actual[-1] == summary.frequency.sum()
-    assert expected[-1] == pytest.approx(model.expected_purchases(summary.T).sum(), rel=1e-9)
-    assert np.all(np.diff(actual) >= 0)
-    assert np.all(np.diff(expected) >= -1e-12)
-    plt.close("all")
+@settings(max_examples=15)
+@given(transactions(max_customers=8, max_rows=40, max_days=500))
+def test_heatmap_of_any_log_shows_its_rates(log):
+    table = rk.cohort_retention(log, freq="M")
+    ax = plotting.cohort_heatmap(table, ax=new_ax())
+    shown = ax.images[0].get_array()
+    np.testing.assert_array_equal(shown.filled(np.nan), table.rates)
+    assert len(ax.get_yticklabels()) == len(table)
 
 
 def test_projection_lines(sbg):
