@@ -161,3 +161,17 @@ def bgbb_parameters(draw: st.DrawFn, low: float = 0.05, high: float = 20.0) -> d
         "gamma": gamma,
         "delta": draw(positive_parameter(low, high)),
     }
+
+
+@st.composite
+def paretonbd_parameters(
+    draw: st.DrawFn, low: float = 0.05, high: float = 20.0
+) -> dict[str, float]:
+    """Pareto/NBD parameters (r, alpha, s, beta), log-uniform; s also near and at 1."""
+    s = draw(st.one_of(positive_parameter(low, high), st.sampled_from([1.0, 1.0 + 1e-9])))
+    return {
+        "r": draw(positive_parameter(low, high)),
+        "alpha": draw(positive_parameter(0.1, 100.0)),
+        "s": s,
+        "beta": draw(positive_parameter(0.1, 100.0)),
+    }

@@ -309,15 +309,15 @@ def log_probability_alive(
 def _exposure(s: float, scale: FloatArray, t: FloatArray) -> FloatArray:
     """E[(1 - e^(-mu t)) / mu] for mu ~ Gamma(s, scale): the expected time alive in (0, t].
 
-    The integral of the survival function ((scale / (scale + u))^s over u in (0, t)),
-    scale * l * (1 - e^(-(s - 1) l)) / ((s - 1) l) with l = log(1 + t / scale), which is
-    scale * l at s = 1 and never cancels.
+    The integral of the survival function (scale / (scale + u))^s over u in (0, t):
+    scale (1 - e^(-(s - 1) l)) / (s - 1) with l = log(1 + t / scale), and scale * l at s = 1.
+    expm1 keeps it accurate for s near 1, and it is monotone in t as computed.
     """
     span = np.log1p(t / scale)
-    shape = (s - 1.0) * span
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(shape == 0.0, 1.0, -np.expm1(-shape) / shape)
-    out: FloatArray = scale * span * ratio
+    if s == 1.0:
+        out: FloatArray = scale * span
+        return out
+    out = scale * (-np.expm1(-(s - 1.0) * span) / (s - 1.0))
     return out
 
 
