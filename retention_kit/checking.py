@@ -320,8 +320,8 @@ def holdout_report(
     Notes
     -----
     - **Forecast errors**: with E_i = E[Y(t*) | x_i, t_x,i, T_i] (Fader, Hardie & Lee 2005,
-      eq. 10 for BG/NBD) and x*_i the actual holdout frequency, MAE = mean |x*_i - E_i| and
-      RMSE = sqrt(mean (x*_i - E_i)^2), weighted by the summary's weights.
+      eq. 10 for BG/NBD) and x*_i the actual holdout frequency, ``MAE = mean |x*_i - E_i|``
+      and ``RMSE = sqrt(mean (x*_i - E_i)^2)``, weighted by the summary's weights.
     - **Holdout by calibration frequency** (their Figure 4): the mean of x*_i and of E_i over
       the customers with x_i = k, for k < K, and x_i >= K.
     - **Calibration fit** (their Figure 3): the expected number of customers with x = k is
