@@ -51,6 +51,7 @@ from . import cases as C  # noqa: N812
 REPEATS = {"tiny": (2, 1), "quick": (3, 2), "full": (5, 3)}  # (retention_kit, peers)
 BUDGET_SECONDS = {C.RK: 20.0, "peer": 8.0}
 FLOOR = 1e-12
+LL_SLACK = 1e-9  # relative: log-likelihoods this close are the same optimum in floating point
 OTHER_PEERS = {"clvkit": "clvkit", "pymc-marketing (MAP fit)": "pymc_marketing"}
 
 
@@ -197,7 +198,13 @@ def _compare(case: C.Case, inputs: C.Inputs, ours: Measurement, peer: Measuremen
         theirs = {k: float(v) for k, v in _answer_arrays(peer.answer).items()}
         ll_ours = C.log_likelihood(case.fit_model, params, inputs, case.name)
         ll_peer = C.log_likelihood(case.fit_model, theirs, inputs, case.name)
-        comparison.update(ll_ours=ll_ours, ll_peer=ll_peer, delta_ll=ll_ours - ll_peer)
+        delta = ll_ours - ll_peer
+        comparison.update(ll_ours=ll_ours, ll_peer=ll_peer, delta_ll=delta)
+        # Parameters that differ where the likelihood is flat are not a different answer when
+        # ours is at least as likely: the peer's optimizer stopped short of the optimum.
+        comparison["same_parameters"] = comparison["agrees"]
+        comparison["not_worse"] = delta >= -LL_SLACK * max(1.0, abs(ll_ours))
+        comparison["agrees"] = comparison["agrees"] or comparison["not_worse"]
     return comparison
 
 
@@ -361,6 +368,14 @@ def table(results: list[CaseResult]) -> str:
                     notes.append("**answers differ beyond tolerance**")
                 if "delta_ll" in comparison:
                     notes.append(f"dLL = {comparison['delta_ll']:+.3g}")
+                    if comparison["not_worse"] and not comparison["same_parameters"]:
+                        notes.append(
+                            f"parameters differ by more than {comparison['tolerance']:g} "
+                            "along a flat likelihood; retention_kit's estimates are at least "
+                            "as likely"
+                        )
+                    elif not comparison["not_worse"]:
+                        notes.append("**retention_kit stopped at a worse optimum**")
             peak = "—" if m.peak_mb is None else f"{m.peak_mb:.0f}"
             lines.append(
                 f"| {case} | {data} | {library} | {_seconds(m.median)} | {len(m.times)} "
@@ -436,7 +451,7 @@ def targets(by_name: dict[str, CaseResult]) -> list[tuple[str, str, str]]:
                 verdict(bool(ours.deterministic) and len(ours.times) > 1),
             )
         )
-        tol = 1e-9 * abs(cmp["ll_ours"])
+        tol = LL_SLACK * max(1.0, abs(cmp["ll_ours"]))
         rows.append(
             (
                 "Pareto/NBD fit: never a worse optimum than lifetimes",
