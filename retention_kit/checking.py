@@ -35,6 +35,9 @@ __all__ = [
 _BLOCK = 1 << 20
 """Largest number of model evaluations held at once (8 MB of float64)."""
 
+_IMPOSSIBLE = 1e-12
+"""Expected share of the customers below which a frequency bin counts as impossible."""
+
 _METHODS = ("conditional_expected_purchases", "probability_of_purchases", "log_likelihood")
 
 
@@ -145,11 +148,13 @@ def _chi_square(
 ) -> _ChiSquare:
     """Pearson's chi-square over the bins the model gives a positive expected count.
 
-    A bin the model makes impossible (expected 0: for a discrete-time model, more
-    transactions than opportunities) carries no information when it is empty too, and is left
-    out of the statistic and the degrees of freedom.
+    A bin the model makes impossible (an expected count of 0 up to round-off: for a
+    discrete-time model, more transactions than opportunities) carries no information when it
+    is empty too, and is left out of the statistic and the degrees of freedom; when it is not
+    empty the statistic is infinite (and the p-value 0).
     """
-    used = (expected > 0) | (observed > 0)
+    possible = expected > _IMPOSSIBLE * expected.sum()
+    used = possible | (observed > 0)
     dof = int(used.sum()) - 1 - n_parameters
     if dof < 1:
         raise InvalidDataError(
@@ -159,7 +164,10 @@ def _chi_square(
             field="max_frequency",
         )
     with np.errstate(divide="ignore"):
-        terms = np.where(used, (observed - expected) ** 2 / expected, 0.0)
+        terms = np.where(
+            possible, (observed - expected) ** 2 / np.where(possible, expected, 1.0), np.inf
+        )
+    terms[~used] = 0.0
     statistic = float(terms.sum())
     return _ChiSquare(statistic, dof, float(stats.chi2.sf(statistic, dof)))
 
@@ -204,7 +212,8 @@ class HoldoutReport:
     chi_square : float
         Pearson's statistic sum_k (O_k - E_k)^2 / E_k over the bins.
     degrees_of_freedom : int
-        Bins - 1 - k (bins the model makes impossible and that are empty are not counted).
+        Bins - 1 - k (empty bins that the model makes impossible, such as more transactions
+        than opportunities for `BGBB`, are not counted).
     p_value : float
         P(chi-square with these degrees of freedom > ``chi_square``).
     log_likelihood : float
@@ -330,7 +339,10 @@ def holdout_report(
       number of customers. Pearson's statistic sum_k (O_k - E_k)^2 / E_k is compared with a
       chi-square of (bins - 1 - k) degrees of freedom, k parameters having been estimated from
       the same data. The approximation wants expected counts of about 5 or more in each bin:
-      lower ``max_frequency`` for small data.
+      lower ``max_frequency`` for small data. The parameters come from the individual data,
+      not from the binned counts, so the statistic's null distribution lies between the
+      chi-square of bins - 1 - k and of bins - 1 degrees of freedom (Chernoff & Lehmann
+      1954): the p-value errs on the low side, a strict check.
     - **Information criteria**: LL is the weighted total log-likelihood of the calibration
       summary at the model's parameters (for a model fitted on it, its
       ``fit_result.log_likelihood``), AIC = 2k - 2 LL, BIC = k log(n) - 2 LL.
@@ -339,6 +351,9 @@ def holdout_report(
     ----------
     .. [1] P. S. Fader, B. G. S. Hardie and K. L. Lee, "Counting Your Customers the Easy Way:
        An Alternative to the Pareto/NBD Model", Marketing Science 24(2), 275-284, 2005.
+    .. [2] H. Chernoff and E. L. Lehmann, "The Use of Maximum Likelihood Estimates in
+       chi-square Tests for Goodness of Fit", Annals of Mathematical Statistics 25(3),
+       579-586, 1954.
 
     Examples
     --------
