@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 
     from .models.bgbb import BGBB
 
-__all__ = ["ContinuousModel", "matrix", "new_axes", "percent", "positive", "unit_name"]
+__all__ = [
+    "ContinuousModel",
+    "concise_dates",
+    "matrix",
+    "new_axes",
+    "percent",
+    "positive",
+    "unit_name",
+]
 
 _MISSING = 'retention_kit.plotting needs matplotlib: pip install "retention_kit[plot]"'
 _UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months"}
@@ -63,6 +71,15 @@ def percent(ax: Axes, axis: str = "y") -> None:
 
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(PercentFormatter(1.0))
+
+
+def concise_dates(ax: Axes) -> None:
+    """Label a date x axis compactly, without rotating the labels of the whole figure."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
 
 
 def unit_name(unit: str | None) -> str:

@@ -208,6 +208,13 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.json is not None and args.json != "-":
         json_target = _check_target(args.json, "--json", source)
     html_target = _check_target(args.html, "--html", source) if args.html else None
+    if html_target is not None:
+        try:
+            import matplotlib  # noqa: F401  (fail before the work, not after it)
+        except ImportError:
+            raise CommandError(
+                'the HTML report draws plots with matplotlib: pip install "retention_kit[plot]"'
+            ) from None
     progress = Progress(_progress_enabled(args, sys.stderr))
     tx, name, used = _load(args, progress)
     options = Options(

@@ -28,7 +28,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._errors import InvalidDataError
-from ._plotting_base import ContinuousModel, matrix, new_axes, percent, positive, unit_name
+from ._plotting_base import (
+    ContinuousModel,
+    concise_dates,
+    matrix,
+    new_axes,
+    percent,
+    positive,
+    unit_name,
+)
 from ._validation import float_column
 
 if TYPE_CHECKING:
@@ -173,7 +181,7 @@ def retention_over_time(series: RetentionSeries, *, ax: Axes | None = None) -> A
     ax.set_title(f"Retention and churn (active = bought in the last {days} days)")
     ax.set_xlabel("period start")
     ax.set_ylabel("share of the customers active at the period's start")
-    ax.figure.autofmt_xdate()
+    concise_dates(ax)
     return ax
 
 
@@ -305,7 +313,7 @@ def probability_alive_matrix(
     ax, unit = matrix(
         model, T, max_frequency, resolution, lambda grid: model.probability_alive(grid), ax
     )
-    ax.set_title(f"Probability alive at age {T:g} {unit}")
+    ax.set_title(f"Probability alive at age {T:.4g} {unit}")
     return ax
 
 
@@ -365,7 +373,7 @@ def expected_purchases_matrix(
         lambda grid: model.conditional_expected_purchases(t, grid),
         ax,
     )
-    ax.set_title(f"Expected purchases in the next {t:g} {unit}, at age {T:g} {unit}")
+    ax.set_title(f"Expected purchases in the next {t:.4g} {unit}, at age {T:.4g} {unit}")
     return ax
 
 
@@ -470,7 +478,7 @@ def tracking_curve(curve: TrackingCurve, *, ax: Axes | None = None) -> Axes:
     ax.set_title(f"Cumulative repeat purchases of {curve.n_customers:,} customers")
     ax.set_xlabel("date")
     ax.set_ylabel("repeat purchases since the first purchase")
-    ax.figure.autofmt_xdate()
+    concise_dates(ax)
     return ax
 
 

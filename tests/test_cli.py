@@ -441,9 +441,11 @@ def test_html_escapes_the_data(capsys, tmp_path):
 
 def test_html_without_matplotlib(capsys, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    status, _, err = in_process(capsys, "--html", str(tmp_path / "r.html"))
+    status, out, err = in_process(capsys, "--html", str(tmp_path / "r.html"))
     assert status == 1
+    assert out == ""  # refused before any work
     assert 'pip install "retention_kit[plot]"' in err
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_progress_on_a_terminal(monkeypatch, capsys, renamed_csv):

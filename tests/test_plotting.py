@@ -337,3 +337,13 @@ def test_projection_arguments_are_checked(sbg):
         plotting.survival_projection(sbg, 3, actual=[0, 0], ax=new_ax())
     with pytest.raises(rk.InvalidDataError, match="must be finite"):
         plotting.survival_projection(sbg, 3, actual=[100, np.nan], ax=new_ax())
+
+
+def test_date_plots_leave_the_other_axes_of_the_figure_alone(tx):
+    figure = Figure(figsize=(8, 3))
+    left, right = figure.subplots(1, 2)
+    left.plot([0, 1, 2], [0, 1, 4])
+    plotting.retention_over_time(rk.retention_series(tx, active_window=90), ax=right)
+    figure.canvas.draw()
+    assert all(label.get_rotation() == 0 for label in left.get_xticklabels())
+    assert right.get_xticklabels()[0].get_text()  # dates are labelled
