@@ -23,7 +23,7 @@ from lifetimes import ParetoNBDFitter
 from strategies import customer_summaries, paretonbd_parameters
 
 import retention_kit as rk
-from retention_kit.models.paretonbd import (
+from retention_kit.models._paretonbd_math import (
     log_likelihood,
     log_likelihood_gradient,
     log_probability_alive,
@@ -614,3 +614,20 @@ def test_probability_of_purchases_shapes_and_edges(published: rk.ParetoNBD) -> N
     times = np.array([1.0, 2.0])
     published.expected_purchases(times)
     np.testing.assert_array_equal(times, [1.0, 2.0])
+
+
+def test_dert_for_many_ages_matches_the_exact_values() -> None:
+    # With more distinct ages than interpolation nodes, the discount factor is interpolated in
+    # log(omega) (see log_discount_factor); it must agree with the exact one-at-a-time values.
+    for params in (PUBLISHED, {"r": 2.0, "alpha": 0.5, "s": 3.5, "beta": 0.01}):
+        model = rk.ParetoNBD(**params, unit="W")
+        summary = model.sample(3000, np.random.default_rng(1).uniform(0.01, 5000.0, 3000), rng=2)
+        many = model.discounted_expected_residual_transactions(summary, discount_rate=0.003)
+        rows = np.random.default_rng(3).choice(len(summary), 40, replace=False)
+        one_by_one = [
+            model.discounted_expected_residual_transactions(
+                summary.subset([i]), discount_rate=0.003
+            )[0]
+            for i in rows
+        ]
+        np.testing.assert_allclose(many[rows], one_by_one, rtol=1e-12)
