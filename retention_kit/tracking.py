@@ -193,8 +193,9 @@ def tracking_curve(
     ----------
     model : BGNBD, ParetoNBD, MBGNBD or BGBB
         With ``expected_purchases``, usually fitted on the calibration summary of
-        ``transactions``. A continuous-time model's ages are in its unit; a `BGBB`'s are
-        counted in periods of ``period`` (its transaction opportunities).
+        ``transactions``. A continuous-time model's ages are in its unit (for a model built
+        without one, in the unit `summarize` gives ``period``: weeks for ``"W"``, else days);
+        a `BGBB`'s are counted in periods of ``period`` (its transaction opportunities).
     transactions : Transactions or dataframe
         The whole log (calibration and holdout); a frame names its columns with
         ``customer_id`` and ``timestamp``.
