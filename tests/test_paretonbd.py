@@ -603,6 +603,8 @@ def test_bad_inputs_raise_invalid_data(published: rk.ParetoNBD) -> None:
         published.probability_alive("not a summary")  # type: ignore[arg-type]
     with pytest.raises(rk.InvalidDataError, match="beta"):
         rk.ParetoNBD(r=1.0, alpha=1.0, s=1.0, beta=-2.0)
+    with pytest.raises(rk.InvalidDataError, match="empty"):
+        rk.ParetoNBD.fit(rk.CustomerSummary(np.array([]), np.array([]), np.array([])))
 
 
 def test_probability_of_purchases_shapes_and_edges(published: rk.ParetoNBD) -> None:

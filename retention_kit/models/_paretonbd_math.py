@@ -398,11 +398,10 @@ def discounted_expected_residual_transactions(
 
     Fader, Hardie & Lee (2005, "RFM and CLV", eq. 2 of the technical appendix): with
     omega = delta (beta + T), E[1 / (delta + mu)] = omega^s Psi(s, s; omega) / delta.
-    Computed once per distinct T.
+    The factor is computed once per distinct T (`log_discount_factor`).
     """
     r, alpha, s, beta = params
-    ages, where = np.unique(T, return_inverse=True)
-    log_factor = log_discount_factor(s, delta * (beta + ages))[where.reshape(-1)]
+    log_factor = log_discount_factor(s, delta * (beta + T))
     log_alive = log_probability_alive(params, x, t_x, T)
     out: FloatArray = np.exp(
         log_alive + np.log(r + x) - np.log(alpha + T) - math.log(delta) + log_factor

@@ -217,7 +217,7 @@ class ParetoNBD(Model):
         Raises
         ------
         InvalidDataError
-            When ``summary`` is not a `CustomerSummary`.
+            When ``summary`` is not a `CustomerSummary`, or is empty.
         FitError
             When no finite maximum of the likelihood is found.
 
@@ -235,6 +235,11 @@ class ParetoNBD(Model):
         ('W', 5000, True)
         """
         summary = _summary(summary, "fit")
+        if len(summary) == 0:
+            raise InvalidDataError(
+                "ParetoNBD.fit needs at least one customer: the summary is empty",
+                field="summary",
+            )
         data = CustomerSummary(
             summary.frequency, summary.recency, summary.T, weight=summary.weight, unit=summary.unit
         ).compress()
