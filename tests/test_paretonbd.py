@@ -252,6 +252,38 @@ def test_predictions_match_lifetimes(published: rk.ParetoNBD, cdnow: rk.Customer
     )
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"r": 0.553, "alpha": 74.0, "s": 0.606, "beta": 81.7},  # CDNOW in days
+        {"r": 2.0, "alpha": 3.0, "s": 1.5, "beta": 200.0},  # alpha << beta
+        {"r": 0.3, "alpha": 90.0, "s": 4.0, "beta": 2.0},  # alpha >> beta
+    ],
+)
+def test_predictions_match_lifetimes_on_synthetic_customers(params: dict[str, float]) -> None:
+    model = rk.ParetoNBD(**params, unit="D")
+    ages = np.random.default_rng(8).uniform(30.0, 730.0, 3000)
+    summary = model.sample(3000, ages, rng=9)
+    sound = summary.subset(summary.frequency < 200)  # lifetimes' 2F1 form is sound there
+    x, t_x, T = sound.frequency, sound.recency, sound.T
+    reference = _lifetimes(model)
+    with np.errstate(all="ignore"):
+        theirs = ParetoNBDFitter._conditional_log_likelihood(model.params, x, t_x, T)
+    np.testing.assert_allclose(model.log_likelihood(sound), theirs, rtol=1e-8)
+    np.testing.assert_allclose(
+        model.probability_alive(sound),
+        reference.conditional_probability_alive(x, t_x, T),
+        rtol=1e-8,
+        atol=1e-300,
+    )
+    np.testing.assert_allclose(
+        model.conditional_expected_purchases(90.0, sound),
+        reference.conditional_expected_number_of_purchases_up_to_time(90.0, x, t_x, T),
+        rtol=1e-8,
+        atol=1e-300,
+    )
+
+
 def test_finite_where_lifetimes_returns_nan() -> None:
     params = {"r": 0.396, "alpha": 9.819, "s": 0.321, "beta": 176.347}
     x, t_x, T = 770.0, 82.51, 152.29
