@@ -100,9 +100,9 @@ def _starting_points(x: FloatArray, T: FloatArray, w: FloatArray) -> list[list[f
     time scale is the same as a rescaling of time.
     """
     total = float(w.sum())
-    age = max(float(w @ T) / total, 1e-12)
-    rate = float(w @ x) / max(float(w @ T), 1e-300)
-    rate = max(rate, 0.01 / age)
+    exposure = float((w * T).sum())
+    age = max(exposure / total, 1e-12)
+    rate = max(float((w * x).sum()) / max(exposure, 1e-300), 0.01 / age)
     oldest = max(float(T.max()) / 10.0, 1e-12)
     return [[1.0, 1.0 / rate, 1.0, age], [1.0, oldest, 1.0, oldest]]
 
