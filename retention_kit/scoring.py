@@ -131,6 +131,10 @@ def _score_arrays(
     step: float,
 ) -> dict[str, FloatArray]:
     """Score one batch: the in-memory path on a `CustomerSummary` of the batch's rows."""
+    if len(columns["frequency"]) == 0:  # engines ask an empty batch for the output types
+        empty = np.zeros(0)
+        names = SCORE_COLUMNS if spend is not None else SCORE_COLUMNS[:2]
+        return dict.fromkeys(names, empty)
     summary = CustomerSummary(
         frequency=np.asarray(columns["frequency"], dtype=np.float64),
         recency=np.asarray(columns["recency"], dtype=np.float64),
@@ -322,7 +326,7 @@ def score(
     if engine is nw.Implementation.POLARS:
         result = _score_polars(native, scorer, names, added)
     elif engine is nw.Implementation.DUCKDB:
-        result = _score_duckdb(native, scorer, added)
+        result = _score_duckdb(native, scorer)
     elif engine is nw.Implementation.DASK:
         result = _score_dask(native, scorer, added)
     elif engine in (nw.Implementation.PYSPARK, nw.Implementation.PYSPARK_CONNECT):
@@ -359,20 +363,15 @@ def _score_polars(native: Any, scorer: Scorer, names: dict[str, str], added: lis
     return native.with_columns(scores.alias("rk_scores")).unnest("rk_scores")
 
 
-def _score_duckdb(native: Any, scorer: Scorer, added: list[str]) -> Any:
+def _score_duckdb(native: Any, scorer: Scorer) -> Any:
     def batch(chunk: Any) -> Any:
-        if len(chunk) == 0:  # DuckDB's call to learn the output types
-            return chunk.assign(**{name: np.zeros(0) for name in added})
-        scores = scorer(lambda name: chunk[name].to_numpy())
-        return chunk.assign(**scores)
+        return chunk.assign(**scorer(lambda name: chunk[name].to_numpy()))
 
-    return native.map(batch)
+    return native.map(batch)  # called first on an empty chunk, for the output types
 
 
 def _score_dask(native: Any, scorer: Scorer, added: list[str]) -> Any:
     def batch(part: Any) -> Any:
-        if len(part) == 0:
-            return part.assign(**{name: np.zeros(0) for name in added})
         return part.assign(**scorer(lambda name: part[name].to_numpy()))
 
     meta = {**dict(native.dtypes), **{name: np.dtype(np.float64) for name in added}}

@@ -384,6 +384,14 @@ def test_score_refuses_bad_input(fitted: Any) -> None:
         rk.score(model, {"frequency": [1]}, horizon=26.0)
 
 
+def test_score_empty_frames(in_process: Engine, fitted: Any) -> None:
+    summary, model, spend = fitted
+    empty = summary.to_frame("pandas").iloc[:0]
+    scored = _collected(rk.score(model, in_process(empty), horizon=26.0, spend_model=spend))
+    assert list(scored)[-3:] == ["probability_alive", "expected_purchases", "clv"]
+    assert all(values.size == 0 for values in scored.values())
+
+
 def test_lazy_summary_refuses_eager_frames(cdnow: Any) -> None:
     with pytest.raises(rk.InvalidDataError, match="lazy frame"):
         rk.lazy_summary(cdnow)
