@@ -4,26 +4,29 @@ Everything the model computes reduces to integrals of products of powers,
 
     J(p_alpha, p_beta; t) = integral over y > t of (alpha + y)^-p_alpha (beta + y)^-p_beta dy
 
-(the likelihood and all conditional predictions) and to two relatives with the same structure
-(the purchase-count distribution and the discounted residual transactions). With M and m the
-larger and smaller of alpha and beta, q and p the exponents of their factors, c = p + q - 1 and
-z = (M - m) / (M + t) in [0, 1),
+(the likelihood and all conditional predictions) and to two relatives of the same kind (the
+purchase-count distribution and the discounted residual transactions). J is computed in units
+of the scales, S = alpha^p_alpha beta^p_beta J, the integral of (1 + y / alpha)^-p_alpha
+(1 + y / beta)^-p_beta: every large exponent then multiplies a log1p, which keeps the relative
+accuracy when a fit wanders to exponents of 1e12. With M and m the larger and smaller of alpha
+and beta, q and p the exponents of their factors, c = p + q - 1 and z = (M - m) / (M + t),
 
-    J = (M + t)^-q (m + t)^(1 - p) / c * G(q, p, z),   G(q, p, z) = 2F1(1, q; p + q; z),
+    S = (1 + t / M)^-q (1 + t / m)^-p (m + t) / c * G(q, p, z),   G = 2F1(1, q; p + q; z),
 
 (substitute z = (M - m) / (M + y), then Euler's transformation). G is a series of positive
 terms sum_n (q)_n / (p + q)_n z^n, so nothing cancels, and for z <= 1/2 it converges at least
-like 2^-n. Its derivatives in q and p (hence in r and s) are series of the same kind.
+like 2^-n. Its derivatives in q and p (hence in r and s) are series of the same kind, evaluated
+group by group (one group per frequency) as products of coefficient and power matrices.
 
 When z > 1/2 (the two scales far apart and t small next to the larger one) the series is slow,
-so J is split at the point y* where z = 1/2: the tail from y* is the series again (it depends
-on the data only through the exponents), and the piece from t to y* is integrated by
-Gauss-Legendre quadrature in v = log((m + y) / (M - m)). There the log-integrand,
-(1 - p) v - q log(1 + e^v), is concave, so the quadrature window (where the integrand is within
-e^-40 of its peak) is found by Newton's method from its closed-form mode, and the window is cut
-into panels at the mode and at the bend of the softplus. Parameter derivatives are integrals
-of the same integrand times log(m + y), log(M + y), 1 / (m + y) or 1 / (M + y), computed on the
-same nodes: exact derivatives of the approximation, with no finite differences.
+so the integral is split at the point y* where z = 1/2: the tail from y* is the series again
+(it depends on the data only through the exponents), and the piece from t to y* is integrated
+by Gauss-Legendre quadrature in w = log((m + y) / (m + t)), where the log-integrand is concave.
+`log_concave_quadrature` finds the window where the integrand is within e^-40 of its peak and
+grades the nodes geometrically away from the integrand's features (its mode and bends), which
+resolves sharp peaks and long tails alike. Parameter derivatives are integrals of the same
+integrand times log(1 + y / m), log(1 + y / M), y / (m + y) or y / (M + y), computed on the same
+nodes: exact derivatives of the approximation, with no finite differences.
 """
 
 from __future__ import annotations
