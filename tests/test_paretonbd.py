@@ -172,7 +172,7 @@ def _check_against_reference(points, dps: int) -> None:  # type: ignore[no-untyp
         ours = log_likelihood(theta, *args)[0]
         ours_gradient = log_likelihood_gradient(theta, *args)[:, 0]
         where = f"params={params}, x={x}, t_x={t_x}, T={T}"
-        # log L to 1e-8 relative (and absolutely, which is L itself to 1e-8 relative).
+        # log L to 1e-8 relative (absolutely where |log L| < 1, so L itself to 1e-8 there).
         assert abs(ours - float(value)) <= 1e-8 * max(1.0, abs(float(value))), where
         reference = np.array([float(v) for v in gradient])
         scale = np.maximum(np.abs(reference), _gradient_scale(params))
