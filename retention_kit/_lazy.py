@@ -163,7 +163,7 @@ class LazyLog:
     """A validated transaction log inside its engine.
 
     ``frame`` has the columns ``C`` (customer id), ``TS`` (naive UTC timestamp), ``DAY`` (day
-    number), ``TIME`` (microseconds since midnight), ``MONTH`` (month ordinal), ``DOM`` (day of
+    number), ``TIME`` (microseconds since the epoch), ``MONTH`` (month ordinal), ``DOM`` (day of
     month) and ``AMOUNT`` (float) when the log has amounts. ``start`` and ``end`` are the first
     and last timestamps in microseconds since the epoch.
     """
@@ -184,7 +184,6 @@ class LazyLog:
         customer_id: str,
         timestamp: str,
         amount: str | None,
-        timestamp_format: str | None = None,
     ) -> LazyLog:
         """Prepare the columns and check the rules of `Transactions` in one pass of the engine.
 
@@ -207,19 +206,22 @@ class LazyLog:
         try:
             columns = [
                 nw.col(customer_id).alias(C),
-                _as_naive_utc(nw.col(timestamp), ts_dtype, TS, timestamp_format),
+                _as_naive_utc(nw.col(timestamp), ts_dtype, TS, None),
             ]
             if amount is not None:
                 columns.append(nw.col(amount).cast(nw.Float64).alias(AMOUNT))
             prepared = frame.select(columns)
             prepared = prepared.with_columns(_calendar_columns(TS))
             prepared = prepared.with_columns((nw.col(DAY) * DAY_US + nw.col(TIME)).alias(TIME))
-        except NotImplementedError as error:  # an engine that keeps time zones per session
+        except NotImplementedError as error:
+            if ts_dtype == nw.String:  # an engine that parses strings only with a format
+                problem = "strings that the engine does not parse without a format"
+                fix = "cast the column to timestamps first"
+            else:  # an engine that keeps the time zone in the session, not in the column
+                problem = "time-zone aware timestamps that the engine cannot convert to UTC"
+                fix = "set the session time zone to UTC or pass naive UTC timestamps"
             raise InvalidDataError(
-                f"`{timestamp}` holds time-zone aware timestamps that the engine cannot convert "
-                f"to UTC here ({error}); set the session time zone to UTC or pass naive UTC "
-                "timestamps",
-                field=timestamp,
+                f"`{timestamp}` holds {problem} ({error}); {fix}", field=timestamp
             ) from None
         stats = [
             nw.len().alias("rows"),
@@ -240,10 +242,9 @@ class LazyLog:
         except Exception as error:  # the engine's own parse error, whatever its type
             if ts_dtype != nw.String:
                 raise
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise InvalidDataError(
-                f"`{timestamp}` strings could not be parsed as timestamps"
-                + (f" with format {timestamp_format!r}" if timestamp_format else "")
-                + f": {str(error).splitlines()[0] if str(error) else type(error).__name__}",
+                f"`{timestamp}` strings could not be parsed as timestamps: {reason}",
                 field=timestamp,
             ) from None
         rows = _int(found["rows"])
@@ -264,9 +265,9 @@ class LazyLog:
             ]
         for field, rule, key in checks:
             if bad := _int(found[key]):
-                hint = "Negative amounts are returns: filter them out first" * (
-                    key == "negative_amount"
-                )
+                hint = ""
+                if key == "negative_amount":
+                    hint = "Negative amounts are returns: filter them out first"
                 raise _rule_broken(field, rule, bad, rows, hint)
         return cls(
             frame=prepared,
