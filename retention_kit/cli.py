@@ -33,6 +33,7 @@ COMMANDS = ("report",)
 PROGRESS_MIN_BYTES = 5_000_000
 """Inputs at least this large report their progress on stderr (when it is a terminal)."""
 _DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".parquet", ".pq")
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t"}
 
 
 class CommandError(Exception):
@@ -80,7 +81,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         metavar="FMT",
         help="strptime format, e.g. %%d/%%m/%%Y (default: ISO)",
     )
-    data.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter (default: sniffed)")
+    data.add_argument(
+        "--delimiter", metavar="CHAR", help="CSV delimiter, or 'tab' (default: sniffed)"
+    )
     data.add_argument(
         "--reader", choices=READERS, default="auto", help="CSV reader (default: fastest installed)"
     )
@@ -165,6 +168,9 @@ def _load(args: argparse.Namespace, progress: Progress) -> tuple[Transactions, s
         name = "CDNOW full cohort" if args.full else "CDNOW 1/10 sample"
         return load_cdnow(sample=not args.full), name, ""
     path = Path(args.path)
+    delimiter = _DELIMITER_NAMES.get(args.delimiter, args.delimiter)
+    if delimiter is not None and len(delimiter) != 1:
+        raise CommandError(f"--delimiter must be one character (or 'tab'); got {delimiter!r}")
     try:
         with progress.step(f"reading {path.name}"):
             tx, columns = read_transactions(
@@ -173,7 +179,7 @@ def _load(args: argparse.Namespace, progress: Progress) -> tuple[Transactions, s
                 timestamp=args.timestamp,
                 amount=args.amount,
                 timestamp_format=args.timestamp_format,
-                delimiter=args.delimiter,
+                delimiter=delimiter,
                 reader=args.reader,
                 negative_amounts="drop" if args.drop_negative else "raise",
             )

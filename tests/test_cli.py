@@ -408,6 +408,7 @@ def test_json_target_must_not_look_like_data(capsys, renamed_csv, tmp_path):
 # --- output files ---
 
 
+@pytest.mark.slow
 def test_json_and_html_files(tmp_path, renamed_csv):
     json_path, html_path = tmp_path / "report.json", tmp_path / "report.html"
     result = run(str(renamed_csv), "--json", str(json_path), "--html", str(html_path))
@@ -437,6 +438,7 @@ def test_html_escapes_the_data(capsys, tmp_path):
     page = target.read_text()
     assert "<b>x</b>" not in page
     assert "&lt;b&gt;x&lt;/b&gt;" in page
+    assert re.search(r'<img alt="cohort heatmap" src="data:image/png;base64,[A-Za-z0-9+/]', page)
 
 
 def test_html_without_matplotlib(capsys, monkeypatch, tmp_path):
@@ -487,6 +489,18 @@ def test_resolve_columns_aliases_and_exact_names():
         _readers.resolve_columns(
             ["id", "date"], customer_id="id", timestamp="date", amount="id", source="x"
         )
+
+
+def test_delimiter_option(capsys, tmp_path):
+    path = tmp_path / "tabs.tsv"
+    path.write_text("customer_id\ttimestamp\n1\t2024-01-01\n1\t2024-02-01\n2\t2024-01-09\n")
+    for name in ("tab", "\\t", "\t"):
+        status, out, err = in_process(capsys, str(path), "--delimiter", name)
+        assert status == 0, err
+        assert "3 orders by 2 customers" in out
+    status, _, err = in_process(capsys, str(path), "--delimiter", ";;")
+    assert status == 1
+    assert "--delimiter must be one character" in err
 
 
 def test_sniffed_delimiters(tmp_path):
