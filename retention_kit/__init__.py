@@ -54,6 +54,9 @@ from .checking import HoldoutReport, ModelComparison, compare_models, holdout_re
 from .tracking import TrackingCurve, tracking_curve
 from .uncertainty import PredictionInterval, parameter_draws, prediction_interval
 
+# --- retention economics ---
+from .segments import SegmentComparison, Segmented, compare_segments
+
 # --- plotting (imported on first use: matplotlib is optional) ---
 if TYPE_CHECKING:
     from . import plotting
@@ -80,6 +83,8 @@ __all__ = [
     "PredictionInterval",
     "PurchaseCycle",
     "RetentionSeries",
+    "SegmentComparison",
+    "Segmented",
     "ShiftedBetaGeometric",
     "SpendCorrelationWarning",
     "TrackingCurve",
@@ -89,6 +94,7 @@ __all__ = [
     "churn_rate",
     "cohort_retention",
     "compare_models",
+    "compare_segments",
     "customer_lifetime_value",
     "datasets",
     "holdout_report",

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import _lazy_metrics
-from ._activity import customer_periods, group_starts
+from ._activity import distinct_pairs, group_starts
 from ._errors import InvalidDataError
 from ._frames import is_lazy
-from ._periods import check_period, period_start
+from ._periods import check_period, period_index, period_start
 from ._typing import DatetimeArray, FloatArray, IntArray, Period
 from ._validation import check_rows, readonly
-from .data import Transactions, as_transactions
+from .data import Transactions
+from .segments import Segmented, segmented_transactions, wrap
 
 __all__ = ["CohortTable", "cohort_retention"]
 
@@ -158,14 +159,35 @@ class CohortTable:
         return nw.from_dict(data, backend=backend).to_native()
 
 
+@overload
+def cohort_retention(
+    transactions: Transactions | Any,
+    *,
+    freq: Period = ...,
+    segment: None = None,
+    customer_id: str = ...,
+    timestamp: str = ...,
+    amount: str | None = ...,
+) -> CohortTable: ...
+@overload
+def cohort_retention(
+    transactions: Transactions | Any,
+    *,
+    freq: Period = ...,
+    segment: Any,
+    customer_id: str = ...,
+    timestamp: str = ...,
+    amount: str | None = ...,
+) -> Segmented[CohortTable]: ...
 def cohort_retention(
     transactions: Transactions | Any,
     *,
     freq: Period = "M",
+    segment: Any = None,
     customer_id: str = "customer_id",
     timestamp: str = "timestamp",
     amount: str | None = None,
-) -> CohortTable:
+) -> CohortTable | Segmented[CohortTable]:
     """Cohort table: of the customers acquired in each period, who bought k periods later.
 
     Parameters
@@ -174,15 +196,19 @@ def cohort_retention(
         The log; a frame is read with the column names below.
     freq : {"D", "W", "M"}, default "M"
         Calendar period of the cohorts and of the ages: day, week starting Monday, or month.
+    segment : array-like or str, optional
+        One segment value per row, or the name of a column of the frame.
     customer_id, timestamp, amount : str
         Column names, used only when ``transactions`` is a frame.
 
     Returns
     -------
-    CohortTable
+    CohortTable or Segmented of CohortTable
         One row per period in which at least one customer made a first purchase (periods
         acquiring nobody are left out), one column per age k = 0 .. K - 1, K the number of
-        periods from the earliest cohort to the last transaction.
+        periods from the earliest cohort to the last transaction. With ``segment``, one table
+        per segment, each with its own cohorts and K counted from its earliest cohort to the
+        last transaction of the whole log (the end of the data).
 
     Notes
     -----
@@ -213,7 +239,7 @@ def cohort_retention(
     >>> table.counts[2, -2:].tolist()
     [nan, nan]
     """
-    if is_lazy(transactions):
+    if is_lazy(transactions) and segment is None:
         return _lazy_metrics.cohort_retention(
             transactions,
             freq=check_period(freq, "freq"),
@@ -221,27 +247,41 @@ def cohort_retention(
             timestamp=timestamp,
             amount=amount,
         )
-    tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
+    tx, index = segmented_transactions(
+        transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
+    )
     freq = check_period(freq, "freq")
-    codes, periods = customer_periods(tx, freq)
+    codes, periods = distinct_pairs(index.codes, period_index(tx.timestamp, freq))
     # Pairs are sorted by customer then period: each customer's first pair is the cohort.
     first_of_customer = group_starts(codes)
     cohort_of_customer = periods[first_of_customer]
     low = int(cohort_of_customer.min())
     last = int(periods.max())
     n_ages = last - low + 1
-    size_by_period = np.bincount(cohort_of_customer - low, minlength=n_ages)
-    row_of_period = np.cumsum(size_by_period > 0) - 1
-    acquiring = np.flatnonzero(size_by_period)
-    n_rows = acquiring.size
+    n_groups = index.n_groups
+    # One bincount over (segment, cohort period, age) cells for every segment at once.
+    size_by_period = np.bincount(
+        index.group * n_ages + cohort_of_customer - low, minlength=n_groups * n_ages
+    ).reshape(n_groups, n_ages)
     cohort = cohort_of_customer[codes]
-    cells = row_of_period[cohort - low] * n_ages + (periods - cohort)
-    counts = np.bincount(cells, minlength=n_rows * n_ages).reshape(n_rows, n_ages).astype(float)
-    beyond = np.arange(n_ages)[None, :] > (last - low - acquiring)[:, None]
-    counts[beyond] = np.nan
-    return CohortTable(
-        cohorts=period_start(acquiring + low, freq),
-        sizes=size_by_period[acquiring],
-        counts=counts,
-        freq=freq,
+    cells = (index.group[codes] * n_ages + cohort - low) * n_ages + (periods - cohort)
+    counts = (
+        np.bincount(cells, minlength=n_groups * n_ages * n_ages)
+        .reshape(n_groups, n_ages, n_ages)
+        .astype(float)
     )
+    beyond = np.arange(n_ages)[None, :] > (last - low - np.arange(n_ages))[:, None]
+    counts[:, beyond] = np.nan
+    tables = []
+    for g in range(n_groups):
+        acquiring = np.flatnonzero(size_by_period[g])
+        width = n_ages - int(acquiring[0])
+        tables.append(
+            CohortTable(
+                cohorts=period_start(acquiring + low, freq),
+                sizes=size_by_period[g, acquiring],
+                counts=counts[g, acquiring, :width],
+                freq=freq,
+            )
+        )
+    return tables[0] if segment is None else wrap(index, tables)

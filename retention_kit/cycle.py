@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import _lazy_metrics
-from ._activity import customer_periods, group_starts, narrowest
+from ._activity import distinct_pairs, group_starts, narrowest
 from ._errors import InvalidDataError
 from ._frames import is_lazy
 from ._periods import as_moment, check_period, period_index
 from ._typing import DatetimeArray, FloatArray, IntArray, Period
 from ._validation import check_same_length, readonly
-from .data import Transactions, as_transactions
+from .data import Transactions
+from .segments import Segmented, segmented_transactions, wrap
 
 __all__ = ["PurchaseCycle", "purchase_cycle"]
 
@@ -40,13 +41,28 @@ def _kaplan_meier(
     censored ones included: a gap censored at t_i is known to exceed it), the number of events
     d_i, and S(t_i) = prod_{j <= i} (1 - d_j / n_j).
     """
+    group = np.zeros(durations.size, dtype=np.int64)
+    return _grouped_kaplan_meier(durations, observed, group, 1)[0]
+
+
+def _grouped_kaplan_meier(
+    durations: IntArray, observed: NDArray[np.bool_], group: IntArray, n_groups: int
+) -> list[tuple[IntArray, IntArray, IntArray, FloatArray]]:
+    """`_kaplan_meier` of each group of durations, from one table of groups x durations."""
     size = int(durations.max()) + 1 if durations.size else 1
-    events = np.bincount(durations[observed], minlength=size)
-    ending = np.bincount(durations, minlength=size)
-    at_risk = durations.size - np.concatenate(([0], np.cumsum(ending)[:-1]))
-    times = np.flatnonzero(events)
-    d, n = events[times], at_risk[times]
-    return times, n, d, np.cumprod(1.0 - d / n)
+    cell = group * size + durations
+    events = np.bincount(cell[observed], minlength=n_groups * size).reshape(n_groups, size)
+    ending = np.bincount(cell, minlength=n_groups * size).reshape(n_groups, size)
+    started = np.cumsum(ending, axis=1) - ending
+    at_risk = np.bincount(group, minlength=n_groups)[:, None] - started
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(events > 0, 1.0 - events / np.maximum(at_risk, 1), 1.0)
+    survival = np.cumprod(factor, axis=1)
+    out = []
+    for g in range(n_groups):
+        times = np.flatnonzero(events[g])
+        out.append((times, at_risk[g, times], events[g, times], survival[g, times]))
+    return out
 
 
 def _first_reaching(times: IntArray, survival: FloatArray, q: float) -> float:
@@ -258,15 +274,38 @@ class PurchaseCycle:
         return nw.from_dict(data, backend=backend).to_native()
 
 
+@overload
+def purchase_cycle(
+    transactions: Transactions | Any,
+    *,
+    period: Period = ...,
+    observation_end: Any = ...,
+    segment: None = None,
+    customer_id: str = ...,
+    timestamp: str = ...,
+    amount: str | None = ...,
+) -> PurchaseCycle: ...
+@overload
+def purchase_cycle(
+    transactions: Transactions | Any,
+    *,
+    period: Period = ...,
+    observation_end: Any = ...,
+    segment: Any,
+    customer_id: str = ...,
+    timestamp: str = ...,
+    amount: str | None = ...,
+) -> Segmented[PurchaseCycle]: ...
 def purchase_cycle(
     transactions: Transactions | Any,
     *,
     period: Period = "D",
     observation_end: Any = None,
+    segment: Any = None,
     customer_id: str = "customer_id",
     timestamp: str = "timestamp",
     amount: str | None = None,
-) -> PurchaseCycle:
+) -> PurchaseCycle | Segmented[PurchaseCycle]:
     """Estimate the purchase cycle: the time between a customer's consecutive purchases.
 
     Parameters
@@ -278,12 +317,16 @@ def purchase_cycle(
     observation_end : datetime64, datetime, date or ISO 8601 string, optional
         The end of observation, at or after the last transaction; default: the last
         transaction.
+    segment : array-like or str, optional
+        One segment value per row, or the name of a column of the frame.
     customer_id, timestamp, amount : str
         Column names, used only when ``transactions`` is a frame.
 
     Returns
     -------
-    PurchaseCycle
+    PurchaseCycle or Segmented of PurchaseCycle
+        With ``segment``, one per segment: the curve from that segment's gaps, and the
+        customers with rows in it.
 
     Raises
     ------
@@ -330,7 +373,7 @@ def purchase_cycle(
     >>> cycle.median, cycle.naive_median
     (20.0, 20.0)
     """
-    if is_lazy(transactions):
+    if is_lazy(transactions) and segment is None:
         return _lazy_metrics.purchase_cycle(
             transactions,
             period=check_period(period),
@@ -339,7 +382,9 @@ def purchase_cycle(
             timestamp=timestamp,
             amount=amount,
         )
-    tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
+    tx, index = segmented_transactions(
+        transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
+    )
     period = check_period(period)
     end = tx.end if observation_end is None else as_moment(observation_end, "observation_end")
     if end < tx.end:
@@ -347,9 +392,9 @@ def purchase_cycle(
             f"'observation_end' must not be before the last transaction ({tx.end}); got {end}",
             field="observation_end",
         )
-    ids, row_codes = tx.customer_index()
-    n = ids.size
-    codes, periods = customer_periods(tx, period)
+    ids, _ = tx.customer_index()
+    n = index.n
+    codes, periods = distinct_pairs(index.codes, period_index(tx.timestamp, period))
     new_customer = group_starts(codes)
     closed = ~new_customer[1:]
     gaps = np.diff(periods)[closed]
@@ -358,23 +403,40 @@ def purchase_cycle(
     open_gaps = period_index(np.array([end]), period)[0] - periods[last_of_customer]
     durations = np.concatenate((gaps, open_gaps))
     observed = np.concatenate((np.ones(gaps.size, bool), np.zeros(open_gaps.size, bool)))
-    times, at_risk, events, survival = _kaplan_meier(durations, observed)
-    naive_median = math.nan
-    if gaps.size:
-        closed_times, _, _, closed_survival = _kaplan_meier(gaps, np.ones(gaps.size, bool))
-        naive_median = _first_reaching(closed_times, closed_survival, 0.5)
-    last = np.full(n, np.iinfo(np.int64).min)
-    np.maximum.at(last, row_codes, tx.timestamp.view(np.int64))
-    return PurchaseCycle(
-        period=period,
-        observation_end=end,
-        times=times,
-        at_risk=at_risk,
-        events=events,
-        survival=survival,
-        naive_median=naive_median,
-        customer_id=ids,
-        n_gaps=np.bincount(gap_codes, minlength=n),
-        median_gap=_sorted_group_medians(gap_codes, gaps, n),
-        last_purchase=last.view(tx.timestamp.dtype),
+    gap_group = index.group[gap_codes]
+    curves = _grouped_kaplan_meier(
+        durations,
+        observed,
+        np.concatenate((gap_group, index.group[codes[last_of_customer]])),
+        index.n_groups,
     )
+    naive = _grouped_kaplan_meier(gaps, np.ones(gaps.size, bool), gap_group, index.n_groups)
+    has_gaps = np.bincount(gap_group, minlength=index.n_groups) > 0
+    last = np.full(n, np.iinfo(np.int64).min)
+    np.maximum.at(last, index.codes, tx.timestamp.view(np.int64))
+    n_gaps = np.bincount(gap_codes, minlength=n)
+    median_gap = _sorted_group_medians(gap_codes, gaps, n)
+    cycles = []
+    for g, (times, at_risk, events, survival) in enumerate(curves):
+        members = index.group == g
+        closed_times, _, _, closed_survival = naive[g]
+        cycles.append(
+            PurchaseCycle(
+                period=period,
+                observation_end=end,
+                times=times,
+                at_risk=at_risk,
+                events=events,
+                survival=survival,
+                naive_median=(
+                    _first_reaching(closed_times, closed_survival, 0.5)
+                    if has_gaps[g]
+                    else math.nan
+                ),
+                customer_id=ids[index.customer[members]],
+                n_gaps=n_gaps[members],
+                median_gap=median_gap[members],
+                last_purchase=last[members].view(tx.timestamp.dtype),
+            )
+        )
+    return cycles[0] if segment is None else wrap(index, cycles)

@@ -13,19 +13,20 @@ customer is active at a moment when they bought within the ``active_window`` bef
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import _lazy_metrics
-from ._activity import customer_periods, group_starts
+from ._activity import distinct_pairs, group_starts
 from ._errors import InvalidDataError
 from ._frames import is_lazy
 from ._periods import as_moment, as_window, check_period, period_index, period_start
 from ._typing import BoolArray, DatetimeArray, FloatArray, IntArray, Period
 from ._validation import check_rows, check_same_length, readonly
-from .data import PeriodCounts, Transactions, as_transactions
+from .data import PeriodCounts, Transactions
+from .segments import Segmented, SegmentIndex, per_group, segmented_transactions, wrap
 
 __all__ = [
     "RetentionSeries",
@@ -128,16 +129,41 @@ def _active(codes: IntArray, n: int, mask: BoolArray) -> BoolArray:
     return flags
 
 
+@overload
 def period_counts(
     transactions: Transactions | Any,
     *,
     start: Any,
     end: Any,
     active_window: Any,
+    segment: None = None,
+    customer_id: str = ...,
+    timestamp: str = ...,
+    amount: str | None = ...,
+) -> PeriodCounts: ...
+@overload
+def period_counts(
+    transactions: Transactions | Any,
+    *,
+    start: Any,
+    end: Any,
+    active_window: Any,
+    segment: Any,
+    customer_id: str = ...,
+    timestamp: str = ...,
+    amount: str | None = ...,
+) -> Segmented[PeriodCounts]: ...
+def period_counts(
+    transactions: Transactions | Any,
+    *,
+    start: Any,
+    end: Any,
+    active_window: Any,
+    segment: Any = None,
     customer_id: str = "customer_id",
     timestamp: str = "timestamp",
     amount: str | None = None,
-) -> PeriodCounts:
+) -> PeriodCounts | Segmented[PeriodCounts]:
     """Count B, E, N and the reactivated customers of one period of a transaction log.
 
     Parameters
@@ -148,13 +174,18 @@ def period_counts(
         The period's bounds, ``start < end``. Aware datetimes are converted to UTC.
     active_window : numpy.timedelta64, datetime.timedelta or float
         How recent a purchase keeps a customer active; a number is a count of days.
+    segment : array-like or str, optional
+        One segment value per row, or the name of a column of the frame: the counts are then
+        made per segment (see `retention_kit.segments`).
     customer_id, timestamp, amount : str
         Column names, used only when ``transactions`` is a frame.
 
     Returns
     -------
-    PeriodCounts
-        ``start`` = B, ``end`` = E, ``new`` = N, ``reactivated``.
+    PeriodCounts or Segmented of PeriodCounts
+        ``start`` = B, ``end`` = E, ``new`` = N, ``reactivated``; one per segment when
+        ``segment`` is given (they add up to the unsegmented counts when each customer has
+        one segment).
 
     Raises
     ------
@@ -189,7 +220,7 @@ def period_counts(
     >>> rk.retention_rate(counts)
     0.5
     """
-    if is_lazy(transactions):
+    if is_lazy(transactions) and segment is None:
         return _lazy_metrics.period_counts(
             transactions,
             start=start,
@@ -199,38 +230,60 @@ def period_counts(
             timestamp=timestamp,
             amount=amount,
         )
-    tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
+    tx, index = segmented_transactions(
+        transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
+    )
     begin = as_moment(start, "start")
     finish = as_moment(end, "end")
     if not finish > begin:
         raise InvalidDataError(
             f"'end' must be later than 'start': got start={begin}, end={finish}", field="end"
         )
-    window = as_window(active_window)
-    _, codes = tx.customer_index()
-    n = tx.n_customers
-    ts = tx.timestamp
+    counts = _period_counts(index, tx.timestamp, begin, finish, as_window(active_window))
+    results = [PeriodCounts(*(int(c) for c in row)) for row in counts]
+    return results[0] if segment is None else wrap(index, results)
+
+
+def _period_counts(
+    index: SegmentIndex,
+    ts: DatetimeArray,
+    begin: np.datetime64,
+    finish: np.datetime64,
+    window: np.timedelta64,
+) -> IntArray:
+    """B, E, N and reactivated of each segment: shape (segments, 4)."""
+    codes, n = index.codes, index.n
     before_start = ts <= begin
     active_start = _active(codes, n, before_start & (ts > begin - window))
     active_end = _active(codes, n, (ts <= finish) & (ts > finish - window))
     seen_by_start = _active(codes, n, before_start)
-    return PeriodCounts(
-        start=int(active_start.sum()),
-        end=int(active_end.sum()),
-        new=int((active_end & ~seen_by_start).sum()),
-        reactivated=int((active_end & ~active_start & seen_by_start).sum()),
+    flags = (
+        active_start,
+        active_end,
+        active_end & ~seen_by_start,
+        active_end & ~active_start & seen_by_start,
     )
+    return np.stack([per_group(index, f.astype(float)) for f in flags], axis=1).astype(np.int64)
 
 
 def _boundary_activity(
-    codes: IntArray, t: IntArray, bounds: IntArray, window: int, *, dense: bool | None = None
+    codes: IntArray,
+    t: IntArray,
+    bounds: IntArray,
+    window: int,
+    *,
+    dense: bool | None = None,
+    group: IntArray | None = None,
+    n_groups: int = 1,
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Active, new and retained customer counts at consecutive boundaries, in one pass.
 
     ``t``, ``bounds`` (sorted, J + 1 of them) and ``window`` are integers in one time unit.
     Returns ``active`` (J + 1: customers active at each boundary), ``new`` and ``retained``
     (J: for the period between boundary j and j + 1, the customers active at j + 1 whose first
-    purchase falls in (b_j, b_{j+1}], and the customers active at both).
+    purchase falls in (b_j, b_{j+1}], and the customers active at both). With ``group`` (the
+    segment of each customer code, ``n_groups`` segments) each is counted per segment and has
+    a leading axis of ``n_groups``; without it that axis is dropped.
 
     Each purchase p is filed under ``lo``, the first boundary at or after it. Within a
     (customer, lo) group only the latest purchase m matters: it keeps the customer active at
@@ -266,9 +319,13 @@ def _boundary_activity(
     same_customer_next = group_code[1:] == group_code[:-1]
     stop[:-1] = np.where(same_customer_next, np.minimum(stop[:-1], group_lo[1:]), stop[:-1])
     covers = stop > group_lo
+    segment_of = np.zeros(group_code.size, dtype=np.int64) if group is None else group[group_code]
     # New in the period before boundary lo: the customer's first group, active at lo.
     is_new = group_starts(group_code) & covers & (group_lo >= 1)
-    new = np.bincount(group_lo[is_new] - 1, minlength=n_bounds - 1)[: n_bounds - 1]
+    width = max(n_bounds - 1, 1)
+    new = np.bincount(
+        segment_of[is_new] * width + group_lo[is_new] - 1, minlength=n_groups * width
+    ).reshape(n_groups, width)[:, : n_bounds - 1]
     # Merge each customer's contiguous ranges of boundaries into runs [run_lo, run_stop).
     r_code, r_lo, r_stop = group_code[covers], group_lo[covers], stop[covers]
     joined = np.zeros(r_code.size, dtype=bool)
@@ -276,10 +333,17 @@ def _boundary_activity(
     run_first = np.flatnonzero(~joined)
     run_lo = r_lo[run_first]
     run_stop = r_stop[np.append(run_first[1:] - 1, r_code.size - 1)] if run_first.size else run_lo
-    size = n_bounds + 1
-    opened = np.bincount(run_lo, minlength=size)
-    active = np.cumsum(opened - np.bincount(run_stop, minlength=size))[:n_bounds]
-    retained = np.cumsum(opened - np.bincount(run_stop - 1, minlength=size))[: n_bounds - 1]
+    run_offset = segment_of[covers][run_first] * (n_bounds + 1)
+    size = n_groups * (n_bounds + 1)
+
+    def per_segment(positions: IntArray) -> IntArray:
+        return np.bincount(run_offset + positions, minlength=size).reshape(n_groups, -1)
+
+    opened = per_segment(run_lo)
+    active = np.cumsum(opened - per_segment(run_stop), axis=1)[:, :n_bounds]
+    retained = np.cumsum(opened - per_segment(run_stop - 1), axis=1)[:, : n_bounds - 1]
+    if group is None:
+        return active[0], new[0], retained[0]
     return active, new, retained
 
 
@@ -456,16 +520,41 @@ class RetentionSeries:
         return nw.from_dict(data, backend=backend).to_native()
 
 
+@overload
+def retention_series(
+    transactions: Transactions | Any,
+    *,
+    freq: Period = ...,
+    active_window: Any,
+    observation_end: Any = ...,
+    segment: None = None,
+    customer_id: str = ...,
+    timestamp: str = ...,
+    amount: str | None = ...,
+) -> RetentionSeries: ...
+@overload
+def retention_series(
+    transactions: Transactions | Any,
+    *,
+    freq: Period = ...,
+    active_window: Any,
+    observation_end: Any = ...,
+    segment: Any,
+    customer_id: str = ...,
+    timestamp: str = ...,
+    amount: str | None = ...,
+) -> Segmented[RetentionSeries]: ...
 def retention_series(
     transactions: Transactions | Any,
     *,
     freq: Period = "M",
     active_window: Any,
     observation_end: Any = None,
+    segment: Any = None,
     customer_id: str = "customer_id",
     timestamp: str = "timestamp",
     amount: str | None = None,
-) -> RetentionSeries:
+) -> RetentionSeries | Segmented[RetentionSeries]:
     """Retention counts and rates of every complete calendar period of a transaction log.
 
     Period i runs from the start of calendar period i to the start of period i + 1, and its
@@ -482,13 +571,16 @@ def retention_series(
         How recent a purchase keeps a customer active; a number is a count of days.
     observation_end : datetime64, datetime, date or ISO 8601 string, optional
         The moment up to which the log is complete; default: the last transaction.
+    segment : array-like or str, optional
+        One segment value per row, or the name of a column of the frame.
     customer_id, timestamp, amount : str
         Column names, used only when ``transactions`` is a frame.
 
     Returns
     -------
-    RetentionSeries
-        One entry per period.
+    RetentionSeries or Segmented of RetentionSeries
+        One entry per period; with ``segment``, one series per segment over the same periods
+        (the periods of the whole log), all from the same pass over the rows.
 
     Raises
     ------
@@ -522,7 +614,7 @@ def retention_series(
     >>> round(float(series.retention_rate[16]), 4)
     0.7926
     """
-    if is_lazy(transactions):
+    if is_lazy(transactions) and segment is None:
         return _lazy_metrics.retention_series(
             transactions,
             freq=check_period(freq, "freq"),
@@ -532,7 +624,9 @@ def retention_series(
             timestamp=timestamp,
             amount=amount,
         )
-    tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
+    tx, index = segmented_transactions(
+        transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
+    )
     freq = check_period(freq, "freq")
     window = as_window(active_window)
     until = tx.end if observation_end is None else as_moment(observation_end, "observation_end")
@@ -552,41 +646,66 @@ def retention_series(
     t = tx.timestamp.astype(unit, copy=False).view(np.int64)
     bounds = bounds_days.astype(unit).view(np.int64)
     step = int(window.astype(unit.str.replace("M8", "m8")).astype(np.int64))
-    _, codes = tx.customer_index()
-    active, new, retained = _boundary_activity(codes, t, bounds, step)
-    end = active[1:]
-    return RetentionSeries(
-        period_start=bounds_days[:-1],
-        period_end=bounds_days[1:],
-        start=active[:-1],
-        end=end,
-        new=new,
-        reactivated=end - new - retained,
-        freq=freq,
-        active_window=window,
+    active, new, retained = _boundary_activity(
+        index.codes, t, bounds, step, group=index.group, n_groups=index.n_groups
     )
+    results = [
+        RetentionSeries(
+            period_start=bounds_days[:-1],
+            period_end=bounds_days[1:],
+            start=active[g, :-1],
+            end=active[g, 1:],
+            new=new[g],
+            reactivated=active[g, 1:] - new[g] - retained[g],
+            freq=freq,
+            active_window=window,
+        )
+        for g in range(index.n_groups)
+    ]
+    return results[0] if segment is None else wrap(index, results)
 
 
+@overload
 def repeat_purchase_rate(
     transactions: Transactions | Any,
     *,
+    segment: None = None,
+    customer_id: str = ...,
+    timestamp: str = ...,
+    amount: str | None = ...,
+) -> float: ...
+@overload
+def repeat_purchase_rate(
+    transactions: Transactions | Any,
+    *,
+    segment: Any,
+    customer_id: str = ...,
+    timestamp: str = ...,
+    amount: str | None = ...,
+) -> Segmented[float]: ...
+def repeat_purchase_rate(
+    transactions: Transactions | Any,
+    *,
+    segment: Any = None,
     customer_id: str = "customer_id",
     timestamp: str = "timestamp",
     amount: str | None = None,
-) -> float:
+) -> float | Segmented[float]:
     r"""Return the share of customers who bought on two or more distinct days.
 
     Parameters
     ----------
     transactions : Transactions or dataframe
         The log; a frame is read with the column names below.
+    segment : array-like or str, optional
+        One segment value per row, or the name of a column of the frame.
     customer_id, timestamp, amount : str
         Column names, used only when ``transactions`` is a frame.
 
     Returns
     -------
-    float
-        In [0, 1].
+    float or Segmented of float
+        In [0, 1]; one per segment when ``segment`` is given.
 
     Notes
     -----
@@ -607,36 +726,61 @@ def repeat_purchase_rate(
     >>> rk.repeat_purchase_rate(tx)
     0.3333333333333333
     """
-    if is_lazy(transactions):
+    if is_lazy(transactions) and segment is None:
         return _lazy_metrics.repeat_purchase_rate(
             transactions, customer_id=customer_id, timestamp=timestamp, amount=amount
         )
-    tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
-    codes, _ = customer_periods(tx, "D")
-    days_per_customer = np.bincount(codes, minlength=tx.n_customers)
-    return float(np.count_nonzero(days_per_customer >= 2) / tx.n_customers)
+    tx, index = segmented_transactions(
+        transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
+    )
+    codes, _ = distinct_pairs(index.codes, period_index(tx.timestamp, "D"))
+    days_per_customer = np.bincount(codes, minlength=index.n)
+    repeaters = per_group(index, (days_per_customer >= 2).astype(float))
+    rates = repeaters / np.bincount(index.group, minlength=index.n_groups)
+    return float(rates[0]) if segment is None else wrap(index, [float(r) for r in rates])
 
 
+@overload
 def purchase_frequency(
     transactions: Transactions | Any,
     *,
+    segment: None = None,
+    customer_id: str = ...,
+    timestamp: str = ...,
+    amount: str | None = ...,
+) -> float: ...
+@overload
+def purchase_frequency(
+    transactions: Transactions | Any,
+    *,
+    segment: Any,
+    customer_id: str = ...,
+    timestamp: str = ...,
+    amount: str | None = ...,
+) -> Segmented[float]: ...
+def purchase_frequency(
+    transactions: Transactions | Any,
+    *,
+    segment: Any = None,
     customer_id: str = "customer_id",
     timestamp: str = "timestamp",
     amount: str | None = None,
-) -> float:
+) -> float | Segmented[float]:
     r"""Return the mean number of orders (rows of the log) per customer.
 
     Parameters
     ----------
     transactions : Transactions or dataframe
         The log; a frame is read with the column names below.
+    segment : array-like or str, optional
+        One segment value per row, or the name of a column of the frame.
     customer_id, timestamp, amount : str
         Column names, used only when ``transactions`` is a frame.
 
     Returns
     -------
-    float
-        >= 1.
+    float or Segmented of float
+        >= 1; one per segment when ``segment`` is given.
 
     Notes
     -----
@@ -656,9 +800,15 @@ def purchase_frequency(
     >>> rk.purchase_frequency(tx)
     1.6666666666666667
     """
-    if is_lazy(transactions):
+    if is_lazy(transactions) and segment is None:
         return _lazy_metrics.purchase_frequency(
             transactions, customer_id=customer_id, timestamp=timestamp, amount=amount
         )
-    tx = as_transactions(transactions, customer_id=customer_id, timestamp=timestamp, amount=amount)
-    return len(tx) / tx.n_customers
+    tx, index = segmented_transactions(
+        transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
+    )
+    if segment is None:
+        return len(tx) / tx.n_customers
+    orders = np.bincount(index.group[index.codes], minlength=index.n_groups)
+    frequency = orders / np.bincount(index.group, minlength=index.n_groups)
+    return wrap(index, [float(f) for f in frequency])

@@ -175,3 +175,22 @@ def paretonbd_parameters(
         "s": s,
         "beta": draw(positive_parameter(0.1, 100.0)),
     }
+
+
+@st.composite
+def segmented_logs(
+    draw: st.DrawFn, *, n_segments: int = 3, **kwargs: object
+) -> tuple[rk.Transactions, np.ndarray]:
+    """A log with amounts and one segment label per customer ("s0", "s1", ...), per row."""
+    ids, timestamps, amount = draw(transaction_arrays(**kwargs))  # type: ignore[arg-type]
+    labels = np.array(
+        draw(
+            st.lists(
+                st.integers(0, n_segments - 1),
+                min_size=int(ids.max()) + 1,
+                max_size=int(ids.max()) + 1,
+            )
+        )
+    )
+    segment = np.array([f"s{k}" for k in range(n_segments)])[labels[ids]]
+    return rk.Transactions(ids, timestamps, amount), segment
