@@ -55,6 +55,7 @@ from .tracking import TrackingCurve, tracking_curve
 from .uncertainty import PredictionInterval, parameter_draws, prediction_interval
 
 # --- retention economics ---
+from .revenue import RevenueSplit, revenue_by_cohort, revenue_by_period
 from .segments import SegmentComparison, Segmented, compare_segments
 
 # --- plotting (imported on first use: matplotlib is optional) ---
@@ -83,6 +84,7 @@ __all__ = [
     "PredictionInterval",
     "PurchaseCycle",
     "RetentionSeries",
+    "RevenueSplit",
     "SegmentComparison",
     "Segmented",
     "ShiftedBetaGeometric",
@@ -110,6 +112,8 @@ __all__ = [
     "residual_lifetime_value",
     "retention_rate",
     "retention_series",
+    "revenue_by_cohort",
+    "revenue_by_period",
     "score",
     "summarize",
     "tracking_curve",
