@@ -131,6 +131,11 @@ class ParetoNBD(Model):
         The time unit of ``alpha`` and ``beta`` and of the summaries the model predicts on;
         `fit` records the summary's unit. A model with unit None predicts on any summary.
 
+    Raises
+    ------
+    InvalidDataError
+        When a parameter is not a finite number > 0, or the unit is not "D", "W" or None.
+
     Notes
     -----
     The likelihood of a customer with x repeat purchases, the last at t_x, observed to T
@@ -148,8 +153,9 @@ class ParetoNBD(Model):
     form adds two positive terms (the customer died before buying again, or would have bought
     again only after T), so nothing cancels; each J is a 2F1 series of positive terms, or
     Gauss-Legendre quadrature where that series is slow, and stays accurate for customers
-    with tens of thousands of purchases (lifetimes' implementation of the 2F1 form returns NaN
-    from about x = 1000). The fit maximizes it with an analytic gradient.
+    with tens of thousands of purchases (lifetimes' implementation of the 2F1 form overflows
+    to NaN for some customers with several hundred purchases or more). The fit maximizes it
+    with an analytic gradient.
 
     The chance of being alive at T is the share of the first term of the first bracket (eqs.
     36-37); a customer alive at T has lambda ~ Gamma(r + x, alpha + T) and
