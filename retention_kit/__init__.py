@@ -57,6 +57,7 @@ from .uncertainty import PredictionInterval, parameter_draws, prediction_interva
 # --- retention economics ---
 from .revenue import RevenueSplit, revenue_by_cohort, revenue_by_period
 from .segments import SegmentComparison, Segmented, compare_segments
+from .winback import WinbackComparison, WinbackSchedule, compare_winback, winback_schedule
 
 # --- plotting (imported on first use: matplotlib is optional) ---
 if TYPE_CHECKING:
@@ -91,12 +92,15 @@ __all__ = [
     "SpendCorrelationWarning",
     "TrackingCurve",
     "Transactions",
+    "WinbackComparison",
+    "WinbackSchedule",
     "__version__",
     "calibration_holdout",
     "churn_rate",
     "cohort_retention",
     "compare_models",
     "compare_segments",
+    "compare_winback",
     "customer_lifetime_value",
     "datasets",
     "holdout_report",
@@ -117,6 +121,7 @@ __all__ = [
     "score",
     "summarize",
     "tracking_curve",
+    "winback_schedule",
 ]
 
 
