@@ -499,34 +499,44 @@ print(json.dumps({{**purchases.params_.to_dict(), **spend.params_.to_dict(),
 """
 
 
-def run_script(script: str) -> tuple[Answer, float]:
-    """Run ``script`` in a fresh interpreter; return its JSON answer and peak RSS in MB."""
-    import os
+_PEAK_PROBE = """
+with open("/proc/self/status") as _status:
+    print("peak_kb", [line.split()[1] for line in _status if line.startswith("VmHWM:")][0])
+"""
+
+
+def run_script(script: str) -> tuple[Answer, float, float]:
+    """Run ``script`` in a fresh interpreter; return its answer, peak RSS (MB), CPU seconds.
+
+    The peak is the interpreter's own high-water mark (``VmHWM``, read by a line appended to
+    the script): ``ru_maxrss`` would also count the forked copy of this process before exec.
+    The CPU time is the child's user + system time.
+    """
+    import resource
     import subprocess
 
-    process = subprocess.Popen(
-        [sys.executable, "-c", script],
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        [sys.executable, "-c", script + _PEAK_PROBE],
         cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
+        check=False,
     )
-    _, status, usage = os.wait4(process.pid, 0)
-    out, err = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
-    process.stdout.close()  # type: ignore[union-attr]
-    process.stderr.close()  # type: ignore[union-attr]
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"pipeline failed ({process.returncode}): {err.strip()[-2000:]}")
-    answer = {k: np.float64(v) for k, v in json.loads(out.strip().splitlines()[-1]).items()}
-    return answer, usage.ru_maxrss / 1024.0  # ru_maxrss is in KiB on Linux
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"pipeline failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    *_, result, probe = done.stdout.strip().splitlines()
+    answer = {k: np.float64(v) for k, v in json.loads(result).items()}
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return answer, int(probe.split()[1]) / 1024.0, cpu
 
 
 def _pipeline(script: str) -> Callable[[Inputs], Thunk]:
     def build(inputs: Inputs) -> Thunk:
         def run() -> Answer:
-            answer, peak = run_script(script)
-            return {**answer, "_peak_rss_mb": peak}
+            answer, peak, cpu = run_script(script)
+            return {**answer, "_peak_rss_mb": peak, "_cpu_seconds": cpu}
 
         return run
 

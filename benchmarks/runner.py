@@ -10,7 +10,9 @@ Usage (from the repository root)::
 Measurements
 ------------
 * Wall time: ``time.perf_counter`` around each call, all libraries in this one process on the
-  same inputs; the median over the runs is reported. retention_kit runs up to 5 times (3 with
+  same inputs; the median over the runs is reported. CPU time (``time.process_time``, all
+  threads; for a fresh process its user + system time) is reported beside it: a busy machine
+  disturbs it less. retention_kit runs up to 5 times (3 with
   ``--quick``), each peer up to 3 (2) times, both within a time budget, so a peer that takes
   minutes runs once. The first run is counted (nothing is warmed up for either side).
 * Memory (at full scale, or with ``--memory``): the extra peak resident set size of the call,
@@ -19,7 +21,7 @@ Measurements
   ``VmHWM - VmRSS`` across one call.
   This counts every allocation (numpy, pandas hash tables, Python objects), unlike
   tracemalloc, which misses memory not allocated through Python's allocators. For the
-  fresh-process pipeline it is the peak RSS of the whole process.
+  fresh-process pipeline it is the peak RSS (VmHWM) of that whole process.
 * Agreement: the largest relative difference ``|a - b| / max(|a|, |b|, 1e-12)`` between
   retention_kit's answer and the peer's (fitted parameters; predictions per customer; summary
   columns per customer). A difference above the case's tolerance is flagged, and its speed-up
@@ -61,6 +63,7 @@ class Measurement:
     status: str = "ok"  # ok | not available | not installed | error
     detail: str = ""
     times: list[float] = field(default_factory=list)
+    cpu_times: list[float] = field(default_factory=list)
     peak_mb: float | None = None
     answer: dict[str, Any] | None = None
     deterministic: bool | None = None
@@ -69,6 +72,10 @@ class Measurement:
     @property
     def median(self) -> float | None:
         return statistics.median(self.times) if self.times else None
+
+    @property
+    def median_cpu(self) -> float | None:
+        return statistics.median(self.cpu_times) if self.cpu_times else None
 
 
 @dataclass
@@ -105,10 +112,16 @@ def time_thunk(thunk: C.Thunk, repeats: int, budget: float, result: Measurement)
     """Run ``thunk`` up to ``repeats`` times within ``budget`` seconds; record times, answer."""
     while True:
         gc.collect()
-        start = time.perf_counter()
+        cpu_start, start = time.process_time(), time.perf_counter()
         answer = thunk()
         elapsed = time.perf_counter() - start
         result.times.append(elapsed)
+        # CPU seconds of every thread of this process, or of the fresh process for a script.
+        result.cpu_times.append(
+            float(answer["_cpu_seconds"])
+            if "_cpu_seconds" in answer
+            else time.process_time() - cpu_start
+        )
         if result.answer is None:
             result.answer = answer
             result.deterministic = True
@@ -327,10 +340,10 @@ def _rel(value: float) -> str:
 
 def table(results: list[CaseResult]) -> str:
     head = (
-        "| case | data | library | median time (s) | runs | extra peak RSS (MB) "
+        "| case | data | library | median time (s) | CPU (s) | runs | extra peak RSS (MB) "
         "| retention_kit speed-up | memory rk/peer | max rel. diff | notes |"
     )
-    lines = [head, "|" + " --- |" * 10]
+    lines = [head, "|" + " --- |" * 11]
     for res in results:
         for library, m in res.measurements.items():
             first = library == next(iter(res.measurements))
@@ -338,7 +351,7 @@ def table(results: list[CaseResult]) -> str:
             notes = []
             if m.status != "ok":
                 lines.append(
-                    f"| {case} | {data} | {library} | {m.status} | | | | | | {m.detail} |"
+                    f"| {case} | {data} | {library} | {m.status} | | | | | | | {m.detail} |"
                 )
                 continue
             if m.detail:
@@ -378,7 +391,8 @@ def table(results: list[CaseResult]) -> str:
                         notes.append("**retention_kit stopped at a worse optimum**")
             peak = "—" if m.peak_mb is None else f"{m.peak_mb:.0f}"
             lines.append(
-                f"| {case} | {data} | {library} | {_seconds(m.median)} | {len(m.times)} "
+                f"| {case} | {data} | {library} | {_seconds(m.median)} "
+                f"| {_seconds(m.median_cpu)} | {len(m.times)} "
                 f"| {peak} | {speed} | {memory} | {diff} | {'; '.join(notes)} |"
             )
     return "\n".join(lines)
@@ -536,6 +550,7 @@ def to_json(results: list[CaseResult], scale: str, info: dict[str, Any]) -> dict
                 "status": m.status,
                 "detail": m.detail,
                 "times": m.times,
+                "cpu_times": m.cpu_times,
                 "median": m.median,
                 "peak_mb": m.peak_mb,
                 "deterministic": m.deterministic,
