@@ -644,6 +644,13 @@ def test_probability_of_purchases_shapes_and_edges(published: rk.ParetoNBD) -> N
     assert grid.shape == (3, 3)
     np.testing.assert_array_equal(grid[:, 0], [1.0, 0.0, 0.0])  # nothing happens in no time
     assert published.probability_of_purchases(0, 39.0).shape == ()
+    # An empty summary gives empty predictions.
+    empty = rk.CustomerSummary(np.array([]), np.array([]), np.array([]), unit="W")
+    assert published.probability_alive(empty).shape == (0,)
+    assert published.log_likelihood(empty).shape == (0,)
+    assert published.conditional_expected_purchases(5.0, empty).shape == (0,)
+    dert = published.discounted_expected_residual_transactions(empty, discount_rate=0.01)
+    assert dert.shape == (0,)
     # Predictions do not modify the caller's arrays.
     times = np.array([1.0, 2.0])
     published.expected_purchases(times)

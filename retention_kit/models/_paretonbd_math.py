@@ -77,6 +77,15 @@ def _distinct(x: FloatArray) -> tuple[FloatArray, IntArray]:
     return distinct.astype(np.float64), inverse.reshape(-1).astype(np.int64)
 
 
+def _stable_order(group: IntArray, groups: int) -> IntArray:
+    """Return the stable sorting order of ``group`` (values in [0, groups)).
+
+    Small keys are sorted as 16-bit integers, for which numpy's stable sort is a radix sort.
+    """
+    keys = group.astype(np.int16) if groups <= np.iinfo(np.int16).max else group
+    return np.argsort(keys, kind="stable").astype(np.int64)
+
+
 def _pairs(group: IntArray, t: FloatArray) -> tuple[IntArray, FloatArray, IntArray]:
     """Distinct (group, t) pairs sorted by group, and each row's position among them."""
     order = np.lexsort((t, group))
@@ -139,7 +148,7 @@ def layout(x: FloatArray, t_x: FloatArray, T: FloatArray, *, distinct: bool) -> 
         return Layout(
             values, group, buy_group, buy_time, buy_row, leave_group, leave_time, leave_row
         )
-    order = np.argsort(group, kind="stable")
+    order = _stable_order(group, values.size)
     position = np.empty(order.size, dtype=np.int64)
     position[order] = np.arange(order.size)
     sorted_group = group[order]
