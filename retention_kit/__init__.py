@@ -57,6 +57,7 @@ from .uncertainty import PredictionInterval, parameter_draws, prediction_interva
 # --- retention economics ---
 from .revenue import RevenueSplit, revenue_by_cohort, revenue_by_period
 from .segments import SegmentComparison, Segmented, compare_segments
+from .whatif import RetentionWhatIf, retention_whatif
 from .winback import WinbackComparison, WinbackSchedule, compare_winback, winback_schedule
 
 # --- plotting (imported on first use: matplotlib is optional) ---
@@ -85,6 +86,7 @@ __all__ = [
     "PredictionInterval",
     "PurchaseCycle",
     "RetentionSeries",
+    "RetentionWhatIf",
     "RevenueSplit",
     "SegmentComparison",
     "Segmented",
@@ -116,6 +118,7 @@ __all__ = [
     "residual_lifetime_value",
     "retention_rate",
     "retention_series",
+    "retention_whatif",
     "revenue_by_cohort",
     "revenue_by_period",
     "score",
