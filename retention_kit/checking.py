@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special
 
 from ._errors import InvalidDataError
 from ._typing import FloatArray, IntArray
@@ -169,7 +169,7 @@ def _chi_square(
         )
     terms[~used] = 0.0
     statistic = float(terms.sum())
-    return _ChiSquare(statistic, dof, float(stats.chi2.sf(statistic, dof)))
+    return _ChiSquare(statistic, dof, float(special.chdtrc(dof, statistic)))
 
 
 # --- holdout report ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from .._errors import ConvergenceWarning, FitError
 from .._typing import FloatArray
@@ -134,7 +134,7 @@ class FitResult:
                 "The 'confidence_level' parameter of confidence_intervals must be in (0, 1); "
                 f"got {confidence_level!r} instead."
             )
-        z = float(stats.norm.ppf(0.5 + confidence_level / 2.0))
+        z = float(special.ndtri(0.5 + confidence_level / 2.0))  # the normal quantile
         intervals = {}
         for name, value in self.parameters.items():
             spread = z * self.std_errors[name] / value
