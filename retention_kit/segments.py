@@ -305,6 +305,17 @@ class SegmentComparison:
     n_resamples : int
     n_customers_a, n_customers_b : int
         Customers in each segment.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import retention_kit as rk
+    >>> tx = rk.datasets.load_cdnow()
+    >>> parity = np.where(tx.customer_id % 2 == 0, "even", "odd")
+    >>> result = rk.compare_segments(tx, segment=parity, a="even", b="odd",
+    ...                              metric="purchase_frequency", rng=1)
+    >>> result.n_customers_a, result.n_customers_b
+    (1178, 1179)
     """
 
     metric: str
@@ -356,10 +367,11 @@ def compare_segments(
         One segment value per row, or the name of a column of the frame.
     a, b : object
         The two segment values to compare (``a`` minus ``b``).
-    metric : {"repeat_purchase_rate", "purchase_frequency", "repeat_revenue_share", \
-"average_order_value"}
-        Share of customers with two or more purchase days; orders per customer; share of
-        revenue from orders after the customer's first purchase day; revenue per order.
+    metric : str, default "repeat_purchase_rate"
+        One of "repeat_purchase_rate", "purchase_frequency", "repeat_revenue_share",
+        "average_order_value": the share of customers with two or more purchase days;
+        orders per customer; the share of revenue from orders after the customer's first
+        purchase day; revenue per order.
     n_resamples : int, default 2000
         Bootstrap resamples, >= 100.
     confidence_level : float, default 0.95

@@ -49,6 +49,14 @@ class RetentionWhatIf:
     relative_low, relative_high : float
         The same for ``relative_change``.
     confidence_level : float
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> model = rk.ShiftedBetaGeometric(alpha=0.704, beta=1.182)
+    >>> result = rk.retention_whatif(model, churn_reduction=0.0, horizon=5, discount_rate=0.1)
+    >>> result.change
+    0.0
     """
 
     churn_reduction: float

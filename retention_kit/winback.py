@@ -60,6 +60,13 @@ class WinbackSchedule:
         P(alive) that stays above the threshold within the search horizon).
     rule : str
     observation_end : numpy.datetime64
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> schedule = rk.winback_schedule(rk.datasets.load_cdnow(), rule="fixed", delay=90)
+    >>> schedule.rule, schedule.customer_id.size
+    ('fixed', 2357)
     """
 
     customer_id: NDArray[Any]
@@ -284,6 +291,15 @@ class WinbackComparison:
         Customers who bought again in the holdout before their due date (never contacted).
     not_due : ndarray of int
         Customers not due within the holdout who did not buy.
+
+    Examples
+    --------
+    >>> import retention_kit as rk
+    >>> tx = rk.datasets.load_cdnow()
+    >>> schedule = rk.winback_schedule(tx, rule="fixed", observation_end="1997-09-30")
+    >>> result = rk.compare_winback(tx, {"six months": schedule}, holdout_end="1998-06-30")
+    >>> result.lapse_rate.round(3).tolist()
+    [0.809]
     """
 
     rules: tuple[str, ...]
