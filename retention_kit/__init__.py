@@ -17,14 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import datasets
 from ._errors import ConvergenceWarning, FitError, InvalidDataError, SpendCorrelationWarning
-from .data import PeriodCounts, Transactions
-from .models._base import model_from_dict
-from .models._mle import FitResult
-from .summary import CustomerSummary
-
-# --- retention metrics (cohorts, cycle) ---
+from .checking import HoldoutReport, ModelComparison, compare_models, holdout_report
+from .clv import customer_lifetime_value, residual_lifetime_value
 from .cohorts import CohortTable, cohort_retention
 from .cycle import PurchaseCycle, purchase_cycle
+from .data import PeriodCounts, Transactions
 from .metrics import (
     RetentionSeries,
     churn_rate,
@@ -34,33 +31,25 @@ from .metrics import (
     retention_rate,
     retention_series,
 )
-# --- summaries ---
-from .summarizing import CalibrationHoldout, calibration_holdout, summarize
-# --- models ---
-from .models.bgnbd import BGNBD
-from .models.mbgnbd import MBGNBD
+from .models._base import model_from_dict
+from .models._mle import FitResult
 from .models.bgbb import BGBB
-from .summary import DiscreteSummary
-from .models.sbg import ShiftedBetaGeometric
+from .models.bgnbd import BGNBD
 from .models.gammagamma import GammaGamma
+from .models.mbgnbd import MBGNBD
 from .models.paretonbd import ParetoNBD
-# --- customer lifetime value ---
-from .clv import customer_lifetime_value, residual_lifetime_value
-# --- engines ---
+from .models.sbg import ShiftedBetaGeometric
+from .revenue import RevenueSplit, revenue_by_cohort, revenue_by_period
 from .scoring import lazy_summary, score
-
-# --- uncertainty and model checking ---
-from .checking import HoldoutReport, ModelComparison, compare_models, holdout_report
+from .segments import SegmentComparison, Segmented, compare_segments
+from .summarizing import CalibrationHoldout, calibration_holdout, summarize
+from .summary import CustomerSummary, DiscreteSummary
 from .tracking import TrackingCurve, tracking_curve
 from .uncertainty import PredictionInterval, parameter_draws, prediction_interval
-
-# --- retention economics ---
-from .revenue import RevenueSplit, revenue_by_cohort, revenue_by_period
-from .segments import SegmentComparison, Segmented, compare_segments
 from .whatif import RetentionWhatIf, retention_whatif
 from .winback import WinbackComparison, WinbackSchedule, compare_winback, winback_schedule
 
-# --- plotting (imported on first use: matplotlib is optional) ---
+# rk.plotting is imported on first use: matplotlib is optional.
 if TYPE_CHECKING:
     from . import plotting
 
@@ -69,6 +58,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BGBB",
     "BGNBD",
+    "MBGNBD",
     "CalibrationHoldout",
     "CohortTable",
     "ConvergenceWarning",
@@ -79,7 +69,6 @@ __all__ = [
     "GammaGamma",
     "HoldoutReport",
     "InvalidDataError",
-    "MBGNBD",
     "ModelComparison",
     "ParetoNBD",
     "PeriodCounts",
