@@ -232,9 +232,9 @@ def _boundary_activity(
     return active, new, retained
 
 
-def _dask_partitions(log: LazyLog, columns: list[str]) -> Any:
-    """Return the log's native Dask frame with each customer's rows in one partition."""
-    return log.frame.select(columns).to_native().shuffle(on=C)
+def _dask_partitions(frame: nw.LazyFrame[Any], columns: list[str]) -> Any:
+    """Return the native Dask frame of these columns with each customer in one partition."""
+    return frame.select(columns).to_native().shuffle(on=C)
 
 
 def _dask_boundary_activity(
@@ -263,7 +263,7 @@ def _dask_boundary_activity(
     meta = pd.DataFrame(
         {name: pd.Series(dtype=np.int64) for name in ("active", "new", "retained")}
     )
-    parts = _dask_partitions(log, [C, TIME]).map_partitions(counts, meta=meta).compute()
+    parts = _dask_partitions(log.frame, [C, TIME]).map_partitions(counts, meta=meta).compute()
     total = parts.groupby(level=0).sum().sort_index()
     active = total["active"].to_numpy(dtype=np.int64)
     return (
@@ -429,6 +429,24 @@ def _gaps(log: LazyLog, period: Period) -> tuple[dict[str, Any], dict[str, Any]]
     return collect(customers), collect(histogram)
 
 
+def _partition_gaps(part: Any) -> tuple[Any, IntArray, IntArray, IntArray, IntArray]:
+    """Find the gaps of the customers of one partition, as the eager `purchase_cycle` does.
+
+    Returns the customer ids, each customer's last purchase period and last timestamp (us),
+    and each closed gap with the position of its customer among the ids.
+    """
+    codes, ids = part[C].factorize()
+    codes = codes.astype(np.int64)
+    pair_codes, periods = distinct_pairs(codes, part[PERIOD].to_numpy(dtype=np.int64))
+    new_customer = group_starts(pair_codes)
+    closed = ~new_customer[1:]
+    last_of_customer = np.append(new_customer[1:], True) if periods.size else new_customer
+    last_time = np.full(len(ids), np.iinfo(np.int64).min)
+    np.maximum.at(last_time, codes, part[TIME].to_numpy(dtype=np.int64))
+    gaps = np.diff(periods)[closed].astype(np.int64)
+    return ids, periods[last_of_customer], last_time, pair_codes[1:][closed], gaps
+
+
 def _dask_gaps(log: LazyLog, period: Period) -> tuple[dict[str, Any], dict[str, Any]]:
     """`_gaps` per partition of customers, with the eager path's numpy functions."""
     import dask.base
@@ -437,46 +455,29 @@ def _dask_gaps(log: LazyLog, period: Period) -> tuple[dict[str, Any], dict[str, 
     from .cycle import _sorted_group_medians
 
     ordinal, _ = period_expressions(period)
-    log_frame = log.frame.with_columns(ordinal.alias(PERIOD))
-    parts = log_frame.select(C, PERIOD, TIME).to_native().shuffle(on=C)
-
-    def split(part: Any) -> tuple[Any, IntArray, IntArray, IntArray, IntArray]:
-        codes, ids = part[C].factorize()
-        codes = codes.astype(np.int64)
-        pair_codes, periods = distinct_pairs(codes, part[PERIOD].to_numpy(dtype=np.int64))
-        new_customer = group_starts(pair_codes)
-        closed = ~new_customer[1:]
-        gaps = np.diff(periods)[closed]
-        return ids, codes, pair_codes, periods, gaps if gaps.size else gaps.astype(np.int64)
+    parts = _dask_partitions(log.frame.with_columns(ordinal.alias(PERIOD)), [C, PERIOD, TIME])
 
     def customers(part: Any) -> Any:
-        ids, codes, pair_codes, periods, gaps = split(part)
+        ids, last_period, last_time, gap_codes, gaps = _partition_gaps(part)
         n = len(ids)
-        new_customer = group_starts(pair_codes)
-        gap_codes = pair_codes[1:][~new_customer[1:]]
-        last_time = np.full(n, np.iinfo(np.int64).min)
-        np.maximum.at(last_time, codes, part[TIME].to_numpy(dtype=np.int64))
         return pd.DataFrame(
             {
                 C: np.asarray(ids),
                 "rk_gaps": np.bincount(gap_codes, minlength=n).astype(np.int64),
                 "rk_median_gap": _sorted_group_medians(gap_codes, gaps, n),
-                "rk_last_period": periods[np.append(new_customer[1:], True)]
-                if periods.size
-                else np.empty(0, np.int64),
+                "rk_last_period": last_period,
                 "rk_last_time": last_time,
             }
         )
 
     def histogram(part: Any) -> Any:
-        gaps = split(part)[4]
-        counts = np.bincount(gaps) if gaps.size else np.zeros(0, dtype=np.int64)
+        counts = np.bincount(_partition_gaps(part)[4])
         lengths = np.flatnonzero(counts)
         return pd.DataFrame({"rk_gap": lengths.astype(np.int64), "rk_count": counts[lengths]})
 
     meta_customers = pd.DataFrame(
         {
-            C: parts._meta[C],
+            C: pd.Series(dtype=parts.dtypes[C]),
             "rk_gaps": pd.Series(dtype=np.int64),
             "rk_median_gap": pd.Series(dtype=np.float64),
             "rk_last_period": pd.Series(dtype=np.int64),
