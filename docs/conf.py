@@ -17,7 +17,7 @@ for _notebook in sorted((_here.parent / "notebooks").glob("*.ipynb")):
 
 project = "retention_kit"
 author = "retention_kit developers"
-copyright = "2026, retention_kit developers"  # noqa: A001
+copyright = "2026, retention_kit developers"
 release = retention_kit.__version__
 version = release
 
