@@ -15,6 +15,7 @@ evaluated by `retention_kit.models._given_alive`, shared with MBG/NBD.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Self
@@ -23,13 +24,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from .._errors import InvalidDataError
+from .._errors import FitError, InvalidDataError
 from .._typing import FloatArray, IntArray
 from .._validation import MAX_ROWS_SHOWN
 from ..summary import CustomerSummary
 from ._base import Model, register
 from ._given_alive import log_expected_purchases, log_survival
-from ._mle import maximize_likelihood
+from ._mle import FitResult, maximize_likelihood
 
 __all__ = [
     "BGNBD",
@@ -164,43 +165,61 @@ def _softplus_expit(d: FloatArray) -> tuple[FloatArray, FloatArray]:
     return softplus, expit
 
 
+def _dot(u: FloatArray, v: FloatArray) -> float:
+    """Return sum(u * v) by numpy's pairwise summation.
+
+    ``u @ v`` may start BLAS threads for long vectors, which cost more than they save on a
+    machine that is already busy.
+    """
+    return float(np.sum(u * v))
+
+
 @dataclass(frozen=True, slots=True)
 class _WeightedLikelihood:
     """The weighted total log-likelihood and its gradient, for the optimizer.
 
     The gamma and digamma terms depend on x alone: they are computed once per distinct
     frequency (a few hundred values even for millions of customers) and weighted by the total
-    weight of its rows. Only logs and ratios of the ages are computed per row, and the terms
-    of the drop-out branch only for the rows with x > 0.
+    weight of its rows. Per row there are only logs and reciprocals of alpha + T and
+    alpha + t_x, and the drop-out branch only for the rows with x > 0, which are stored last
+    so that their share of the per-row arrays is a view. Using
+    log((alpha + T) / (alpha + t_x)) = log1p(T / alpha) - log1p(t_x / alpha) saves a log per
+    row; it costs absolute, not relative, accuracy where t_x is close to T, which is all the
+    total needs.
     """
 
     x: FloatArray
     T: FloatArray
     w: FloatArray
+    wx: FloatArray
     frequencies: FloatArray
     per_frequency: FloatArray
-    total_weight: float
-    repeat_x: FloatArray
     repeat_t_x: FloatArray
-    repeat_T: FloatArray
-    repeat_w: FloatArray
+    repeat_index: IntArray
+    first_repeat: int
+    total_weight: float
+    weighted_purchases: float
 
     @classmethod
     def build(cls, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray) -> Self:
+        order = np.argsort(x > 0, kind="stable")
+        x, t_x, T, w = x[order], t_x[order], T[order], w[order]
+        first_repeat = int(np.searchsorted(x > 0, True))
         frequencies, index = np.unique(x, return_inverse=True)
         per_frequency = np.bincount(index, weights=w, minlength=frequencies.size)
-        repeat = x > 0
+        wx = w * x
         return cls(
             x=x,
             T=T,
             w=w,
+            wx=wx,
             frequencies=frequencies,
             per_frequency=per_frequency.astype(np.float64),
+            repeat_t_x=t_x[first_repeat:],
+            repeat_index=index[first_repeat:],
+            first_repeat=first_repeat,
             total_weight=float(w.sum()),
-            repeat_x=x[repeat],
-            repeat_t_x=t_x[repeat],
-            repeat_T=T[repeat],
-            repeat_w=w[repeat],
+            weighted_purchases=float(wx.sum()),
         )
 
     def __call__(self, params: FloatArray) -> tuple[float, FloatArray]:
@@ -211,31 +230,38 @@ class _WeightedLikelihood:
         value = float(per_x @ x_part) + total * (
             -special.gammaln(r) + r * math.log(alpha) - special.gammaln(b) + special.gammaln(a + b)
         )
+        value -= math.log(alpha) * (r * total + self.weighted_purchases)
         psi_tail = float(per_x @ special.digamma(a + b + xs))
         psi_ab = special.digamma(a + b)
         d_r = float(per_x @ special.digamma(r + xs)) - total * special.digamma(r)
         d_a = total * psi_ab - psi_tail
         d_b = float(per_x @ special.digamma(b + xs)) - total * (special.digamma(b) - psi_ab)
         d_b -= psi_tail
-        # Terms of the age, every row.
-        x, T, w = self.x, self.T, self.w
-        log_age = np.log1p(T / alpha)
-        rx = r + x
-        value -= float(w @ (rx * log_age)) + math.log(alpha) * float(w @ rx)
-        d_r -= float(w @ log_age)
-        d_alpha = total * r / alpha - float(w @ (rx / (alpha + T)))
-        # The drop-out branch, rows with x > 0.
-        xr, txr, Tr, wr = self.repeat_x, self.repeat_t_x, self.repeat_T, self.repeat_w
-        rxr = r + xr
-        gap = np.log1p((Tr - txr) / (alpha + txr))
-        d = math.log(a) - np.log(b + xr - 1.0) + rxr * gap
+        with np.errstate(divide="ignore", invalid="ignore"):  # x = 0 has no drop-out branch
+            log_odds_x = math.log(a) - np.log(b + xs - 1.0)
+            per_b_x = 1.0 / (b + xs - 1.0)
+        # Every row: -(r + x) log(1 + T / alpha) and its derivatives.
+        w, wx = self.w, self.wx
+        scale = 1.0 / alpha
+        log_age = np.log1p(self.T * scale)
+        inverse_age = 1.0 / (alpha + self.T)
+        w_log, wx_log = _dot(w, log_age), _dot(wx, log_age)
+        value -= r * w_log + wx_log
+        d_r -= w_log
+        d_alpha = total * r / alpha - (r * _dot(w, inverse_age) + _dot(wx, inverse_age))
+        # The drop-out branch, rows with x > 0 (the last ones).
+        k = self.first_repeat
+        xr, wr, t_x, index = self.x[k:], w[k:], self.repeat_t_x, self.repeat_index
+        gap = log_age[k:] - np.log1p(t_x * scale)
+        d = log_odds_x[index] + (r + xr) * gap
         softplus, dropped = _softplus_expit(d)
-        value += float(wr @ softplus)
+        value += _dot(wr, softplus)
         ws = wr * dropped
-        d_r += float(ws @ gap)
-        d_alpha -= float(ws @ (rxr * (Tr - txr) / ((alpha + Tr) * (alpha + txr))))
+        shrink = 1.0 / (alpha + t_x) - inverse_age[k:]
+        d_r += _dot(ws, gap)
+        d_alpha -= r * _dot(ws, shrink) + _dot(ws * xr, shrink)
         d_a += float(ws.sum()) / a
-        d_b -= float(ws @ (1.0 / (b + xr - 1.0)))
+        d_b -= _dot(ws, per_b_x[index])
         return value, np.array([d_r, d_alpha, d_a, d_b])
 
 
@@ -247,6 +273,10 @@ def _distinct(*columns: FloatArray) -> tuple[IntArray, IntArray]:
     predictions for millions of customers fast.
     """
     n = columns[0].size
+    varying = [column for column in columns if n and np.any(column != column[0])]
+    if not varying:
+        return np.zeros(min(n, 1), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    columns = tuple(varying)
     order = np.lexsort(columns)
     change = np.zeros(n, dtype=bool)
     change[:1] = True
@@ -597,7 +627,9 @@ class BGNBD(Model):
             Frequency, recency and T of each customer (or of each distinct row, weighted).
             The fit runs on the distinct rows, so a compressed summary gives the same result.
         initial : sequence of 4 floats, optional
-            Starting (r, alpha, a, b); by default two data-driven starts are tried.
+            Starting (r, alpha, a, b); by default a data-driven start (alpha at the mean
+            age, r / alpha at the mean purchase rate), and a second one if the first does not
+            converge.
         penalizer : float, default 0
             Coefficient of an L2 penalty on the parameters added to the mean negative
             log-likelihood.
@@ -634,25 +666,46 @@ class BGNBD(Model):
             )
         data = summary.compress() if summary.monetary_value is None else _drop_money(summary)
         x, t_x, T, w = data.frequency, data.recency, data.T, data.weights()
-        if initial is None:
-            starts = _starting_points(x, T, w)
-        else:
-            starts = [[float(value) for value in initial]]
-            if len(starts[0]) != 4:
+        if initial is not None:
+            start = [float(value) for value in initial]
+            if len(start) != 4:
                 raise ValueError(
                     "The 'initial' parameter of BGNBD.fit must hold 4 values (r, alpha, a, "
                     f"b); got {list(initial)!r} instead."
                 )
         total = float(w.sum())
-        theta, result = maximize_likelihood(
-            _WeightedLikelihood.build(x, t_x, T, w),
-            starts,
-            names=cls.parameter_names,
-            n_customers=round(total),
-            total_weight=total,
-            unit=summary.unit,
-            penalizer=penalizer,
-        )
+        likelihood = _WeightedLikelihood.build(x, t_x, T, w)
+
+        def run(starts: list[list[float]]) -> tuple[FloatArray, FitResult]:
+            return maximize_likelihood(
+                likelihood,
+                starts,
+                names=cls.parameter_names,
+                n_customers=round(total),
+                total_weight=total,
+                unit=summary.unit,
+                penalizer=penalizer,
+            )
+
+        if initial is not None:
+            theta, result = run([start])
+        else:
+            # The first data-driven start reaches the maximum on every data set we tried; the
+            # second is tried (and the better optimum kept) only when the first falls short.
+            starts = _starting_points(x, T, w)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    theta, result = run(starts[:1])
+                except FitError:
+                    result = None
+            if result is None or not result.converged:
+                theta, result = run(starts)
+            else:
+                for warning in caught:
+                    warnings.warn_explicit(
+                        warning.message, warning.category, warning.filename, warning.lineno
+                    )
         r, alpha, a, b = (float(value) for value in theta)
         return cls(r=r, alpha=alpha, a=a, b=b, fit_result=result, unit=summary.unit)
 
