@@ -30,6 +30,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +46,23 @@ def _peak_rss_mb() -> float:
     return float("nan")
 
 
-def _connection(threads: int | None) -> Any:
+@dataclass(frozen=True)
+class Settings:
+    """DuckDB's settings: threads, and the memory limit beyond which it spills to disk."""
+
+    threads: int | None = None
+    memory_limit: str | None = None
+
+
+def _connection(settings: Settings) -> Any:
     import duckdb
 
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
-    if threads:
-        connection.execute(f"SET threads = {int(threads)}")
+    if settings.threads:
+        connection.execute(f"SET threads = {int(settings.threads)}")
+    if settings.memory_limit:
+        connection.execute(f"SET memory_limit = '{settings.memory_limit}'")
     return connection
 
 
@@ -74,11 +85,11 @@ def _exponentials(*streams: int) -> str:
     return " + ".join(f"-ln({_uniform(f'c * 16 + {k}')})" for k in streams)
 
 
-def generate(path: Path, customers: int, threads: int | None) -> dict[str, Any]:
+def generate(path: Path, customers: int, settings: Settings) -> dict[str, Any]:
     """Write the synthetic log to ``path`` (Parquet) with one SQL statement."""
     r, alpha, a, b = (TRUE_PARAMETERS[name] for name in ("r", "alpha", "a", "b"))
     assert all(float(v).is_integer() for v in (r, a, b))
-    connection = _connection(threads)
+    connection = _connection(settings)
     start = time.perf_counter()
     connection.execute(
         f"""
@@ -121,11 +132,11 @@ def generate(path: Path, customers: int, threads: int | None) -> dict[str, Any]:
     return {"seconds": seconds, "rows": int(rows), "parquet_mb": path.stat().st_size / 1e6}
 
 
-def summarize_fit(path: Path, threads: int | None) -> dict[str, Any]:
+def summarize_fit(path: Path, settings: Settings) -> dict[str, Any]:
     """Compressed weekly summary in DuckDB, then a BG/NBD fit on the distinct rows."""
     import retention_kit as rk
 
-    log = _connection(threads).read_parquet(str(path))
+    log = _connection(settings).read_parquet(str(path))
     start = time.perf_counter()
     summary = rk.summarize(log, period="W", compress=True)
     summarized = time.perf_counter()
@@ -144,11 +155,11 @@ def summarize_fit(path: Path, threads: int | None) -> dict[str, Any]:
     }
 
 
-def metrics(path: Path, threads: int | None) -> dict[str, Any]:
+def metrics(path: Path, settings: Settings) -> dict[str, Any]:
     """Monthly retention series, monthly cohort table and repeat-purchase rate in DuckDB."""
     import retention_kit as rk
 
-    log = _connection(threads).read_parquet(str(path))
+    log = _connection(settings).read_parquet(str(path))
     out: dict[str, Any] = {}
     start = time.perf_counter()
     series = rk.retention_series(log, freq="M", active_window=90)
@@ -164,11 +175,11 @@ def metrics(path: Path, threads: int | None) -> dict[str, Any]:
     return out
 
 
-def score(path: Path, threads: int | None, customers: int) -> dict[str, Any]:
+def score(path: Path, settings: Settings, customers: int) -> dict[str, Any]:
     """Lazy weekly summary and scores inside DuckDB; only their totals come back."""
     import retention_kit as rk
 
-    connection = _connection(threads)
+    connection = _connection(settings)
     log = connection.read_parquet(str(path))
     model_class = getattr(rk, "BGNBD", None) or rk.MBGNBD
     sample = connection.sql(f"SELECT * FROM read_parquet('{path}') WHERE customer_id < 100000")
@@ -211,6 +222,8 @@ def _run_stage(stage: str, args: argparse.Namespace) -> dict[str, Any]:
     ]
     if args.threads:
         command += ["--threads", str(args.threads)]
+    if args.memory_limit:
+        command += ["--memory-limit", args.memory_limit]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"stage {stage} failed:\n{result.stderr}")
@@ -222,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=18_400_000)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/retention_kit_engines"))
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads")
+    parser.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 2GB (it spills)")
     parser.add_argument(
         "--score-customers",
         type=int,
@@ -232,13 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here too")
     parser.add_argument("--only", nargs="+", choices=STAGES, help="run only these stages")
     args = parser.parse_args(argv)
+    settings = Settings(args.threads, args.memory_limit)
     path = args.dir / f"bgnbd_log_{args.customers}.parquet"
     if args.stage:
         stages = {
-            "generate": lambda: generate(path, args.customers, args.threads),
-            "summarize_fit": lambda: summarize_fit(path, args.threads),
-            "metrics": lambda: metrics(path, args.threads),
-            "score": lambda: score(path, args.threads, args.score_customers),
+            "generate": lambda: generate(path, args.customers, settings),
+            "summarize_fit": lambda: summarize_fit(path, settings),
+            "metrics": lambda: metrics(path, settings),
+            "score": lambda: score(path, settings, args.score_customers),
         }
         result = stages[args.stage]()
         result["peak_rss_mb"] = _peak_rss_mb()
