@@ -158,6 +158,30 @@ def _rule_broken(field: str, rule: str, bad: int, rows: int, hint: str = "") -> 
     return InvalidDataError(message + (f". {hint}" if hint else ""), field=field)
 
 
+_UTC_NAMES: Final = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Z", "+00:00"})
+
+
+def _check_session_time_zone(frame: nw.LazyFrame[Any], dtype: Any, timestamp: str) -> None:
+    """Refuse Spark ``TIMESTAMP`` columns outside a UTC session.
+
+    Spark reads the calendar parts of a ``TIMESTAMP`` (an instant) in the session's time zone,
+    so days would be counted in local time; narwhals cannot convert them to UTC there.
+    """
+    spark = (nw.Implementation.PYSPARK, nw.Implementation.PYSPARK_CONNECT)
+    if frame.implementation not in spark or not isinstance(dtype, nw.Datetime):
+        return
+    if dtype.time_zone is None:  # TIMESTAMP_NTZ: wall-clock times, taken as they are
+        return
+    zone = frame.to_native().sparkSession.conf.get("spark.sql.session.timeZone")
+    if zone not in _UTC_NAMES:
+        raise InvalidDataError(
+            f"`{timestamp}` holds Spark TIMESTAMP values, which Spark reads in the session time "
+            f"zone ({zone}) while retention_kit counts days in UTC; set "
+            "spark.sql.session.timeZone to UTC, or cast the column to TIMESTAMP_NTZ in UTC",
+            field=timestamp,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class LazyLog:
     """A validated transaction log inside its engine.
@@ -199,6 +223,7 @@ class LazyLog:
                 f"`{timestamp}` must hold dates, datetimes or ISO 8601 strings: got {ts_dtype}",
                 field=timestamp,
             )
+        _check_session_time_zone(frame, ts_dtype, timestamp)
         if amount is not None and not schema[amount].is_numeric():
             raise InvalidDataError(
                 f"`{amount}` must be numeric: got {schema[amount]}", field=amount

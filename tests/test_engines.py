@@ -486,6 +486,33 @@ def test_time_zones() -> None:
         rk.summarize(connection.from_df(frame))
 
 
+@pytest.mark.slow
+def test_spark_counts_days_in_utc_only(request: pytest.FixtureRequest) -> None:
+    session = request.getfixturevalue("spark")
+    frame = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2],
+            "timestamp": pd.to_datetime(
+                ["2024-01-01T23:30", "2024-01-08T00:30", "2024-01-03T00:00"]
+            ),
+        }
+    )
+    instants = session.createDataFrame(frame)  # TIMESTAMP, read in the UTC session
+    assert_same(rk.summarize(instants), rk.summarize(frame))
+    session.conf.set("spark.sql.session.timeZone", "Europe/Berlin")
+    try:
+        with pytest.raises(rk.InvalidDataError, match="session time zone"):
+            rk.summarize(instants)
+        wall_clock = instants.selectExpr(
+            "customer_id",
+            "to_timestamp_ntz(date_format(timestamp, 'yyyy-MM-dd HH:mm:ss')) AS timestamp",
+        )
+        berlin = frame.assign(timestamp=frame["timestamp"] + pd.Timedelta(hours=1))
+        assert_same(rk.summarize(wall_clock), rk.summarize(berlin))
+    finally:
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+
+
 def test_importing_the_library_imports_no_engine() -> None:
     engines = ["duckdb", "polars", "dask", "pyspark", "pandas", "pyarrow"]
     code = f"import sys, retention_kit\nprint([m for m in {engines!r} if m in sys.modules])"
