@@ -12,16 +12,18 @@ Measurements
 * Wall time: ``time.perf_counter`` around each call, all libraries in this one process on the
   same inputs; the median over the runs is reported. CPU time (``time.process_time``, all
   threads; for a fresh process its user + system time) is reported beside it: a busy machine
-  disturbs it less. retention_kit runs up to 5 times (3 with
-  ``--quick``), each peer up to 3 (2) times, both within a time budget, so a peer that takes
-  minutes runs once. The first run is counted (nothing is warmed up for either side).
+  disturbs it less. retention_kit runs at least twice (to check that its answer is
+  deterministic) and up to 5 times (3 with ``--quick``), each peer up to 3 (2) times, within
+  a time budget, so a peer that takes minutes runs once. The first run is counted (nothing
+  is warmed up for either side).
 * Memory (at full scale, or with ``--memory``): the extra peak resident set size of the call,
   measured in a fresh interpreter per case and library: the worker imports the library, loads
   the inputs, resets the kernel's high-water mark (``/proc/self/clear_refs``), then reports
-  ``VmHWM - VmRSS`` across one call.
-  This counts every allocation (numpy, pandas hash tables, Python objects), unlike
-  tracemalloc, which misses memory not allocated through Python's allocators. For the
-  fresh-process pipeline it is the peak RSS (VmHWM) of that whole process.
+  ``VmHWM - VmRSS`` across one call. This counts every allocation (numpy, pandas hash
+  tables, Python objects), unlike tracemalloc, which misses memory not allocated through
+  Python's allocators. A call slower than 30 s is not run again for this (``--memory-all``
+  measures it too). For the fresh-process pipeline it is the peak RSS (VmHWM) of that whole
+  process.
 * Agreement: the largest relative difference ``|a - b| / max(|a|, |b|, 1e-12)`` between
   retention_kit's answer and the peer's (fitted parameters; predictions per customer; summary
   columns per customer). A difference above the case's tolerance is flagged, and its speed-up
@@ -53,6 +55,7 @@ from . import cases as C  # noqa: N812
 REPEATS = {"tiny": (2, 1), "quick": (3, 2), "full": (5, 3)}  # (retention_kit, peers)
 BUDGET_SECONDS = {C.RK: 20.0, "peer": 8.0}
 FLOOR = 1e-12
+MEMORY_MAX_SECONDS = 30.0  # a slower call is not run again just to measure its memory
 LL_SLACK = 1e-9  # relative: log-likelihoods this close are the same optimum in floating point
 OTHER_PEERS = {"clvkit": "clvkit", "pymc-marketing (MAP fit)": "pymc_marketing"}
 
@@ -108,8 +111,10 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return x.keys() == y.keys() and all(np.array_equal(x[k], y[k], equal_nan=True) for k in x)
 
 
-def time_thunk(thunk: C.Thunk, repeats: int, budget: float, result: Measurement) -> None:
-    """Run ``thunk`` up to ``repeats`` times within ``budget`` seconds; record times, answer."""
+def time_thunk(
+    thunk: C.Thunk, repeats: int, budget: float, result: Measurement, at_least: int = 1
+) -> None:
+    """Run ``thunk`` ``at_least`` times, then up to ``repeats`` within ``budget`` seconds."""
     while True:
         gc.collect()
         cpu_start, start = time.process_time(), time.perf_counter()
@@ -132,7 +137,8 @@ def time_thunk(thunk: C.Thunk, repeats: int, budget: float, result: Measurement)
             result.deterministic = False
         if "_peak_rss_mb" in answer:
             result.peak_mb = max(result.peak_mb or 0.0, float(answer["_peak_rss_mb"]))
-        if len(result.times) >= repeats or sum(result.times) + elapsed > budget:
+        runs = len(result.times)
+        if runs >= at_least and (runs >= repeats or sum(result.times) + elapsed > budget):
             return
 
 
@@ -225,7 +231,12 @@ def _compare(case: C.Case, inputs: C.Inputs, ours: Measurement, peer: Measuremen
 
 
 def run_case(
-    case: C.Case, scale: str, memory: bool, done: dict[str, CaseResult], log: Any
+    case: C.Case,
+    scale: str,
+    memory: bool,
+    done: dict[str, CaseResult],
+    log: Any,
+    memory_all: bool = False,
 ) -> CaseResult:
     inputs = case.inputs(case.size(scale))
     result = CaseResult(case.name, case.title, case.describe(inputs), {}, notes=case.notes)
@@ -254,12 +265,19 @@ def run_case(
                 ours_repeats if is_rk else peer_repeats,
                 BUDGET_SECONDS[C.RK if is_rk else "peer"],
                 measurement,
+                at_least=2 if is_rk else 1,  # two runs at least: is the answer deterministic?
             )
         except Exception as error:  # report it in the table; the other cases still run
             measurement.status = "error"
             measurement.detail = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
             continue
-        if memory and case.kind == "call":
+        slow = (measurement.median or 0.0) > MEMORY_MAX_SECONDS and not memory_all
+        if memory and case.kind == "call" and slow:
+            measurement.detail = (
+                f"memory not measured: one call takes {measurement.median:.0f} s "
+                "(--memory-all measures it)"
+            )
+        elif memory and case.kind == "call":
             measurement.peak_mb, why = memory_in_fresh_process(case.name, library, scale)
             if why:
                 measurement.detail = f"memory not measured: {why}"
@@ -597,6 +615,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="measure memory in worker processes (default: only at full scale)",
     )
+    parser.add_argument(
+        "--memory-all",
+        action="store_true",
+        help=f"also measure calls slower than {MEMORY_MAX_SECONDS:.0f} s (a second long run)",
+    )
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     parser.add_argument(
         "--worker", nargs=3, metavar=("CASE", "LIBRARY", "SCALE"), help=argparse.SUPPRESS
@@ -622,7 +645,7 @@ def main(argv: list[str] | None = None) -> int:
     done: dict[str, CaseResult] = {}
     for case in chosen:
         print(f"{case.name} ({scale})", file=sys.stderr, flush=True)
-        done[case.name] = run_case(case, scale, memory, done, sys.stderr)
+        done[case.name] = run_case(case, scale, memory, done, sys.stderr, args.memory_all)
         gc.collect()
     results = list(done.values())
     text = report(results, scale, info, command.strip())
