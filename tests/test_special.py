@@ -9,27 +9,69 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import positive_parameter
 
-from retention_kit.models._special import hyp2f1, log_hyp2f1, sinh_quadrature
-from tests.strategies import positive_parameter
+from retention_kit.models._special import (
+    hyp2f1,
+    log_beta,
+    log_gamma_ratio,
+    log_hyp2f1,
+    sinh_quadrature,
+)
+
+
+class Undecided(Exception):
+    """mpmath could not settle the reference value."""
+
+
+def _log_positive_series(a: mp.mpf, b: mp.mpf, c: mp.mpf, z: mp.mpf, budget: int) -> mp.mpf:
+    """log of the series of 2F1 for a, b >= 0, c > 0 and 0 <= z < 1, term by term until a
+    geometric bound on the tail is negligible (at most ``budget`` terms)."""
+    term = total = mp.mpf(1)
+    tolerance = mp.mpf(10) ** -(mp.mp.dps - 5)
+    for k in range(budget):
+        term *= (a + k) * (b + k) / ((c + k) * (k + 1)) * z
+        total += term
+        j = k + 1
+        bound = z * max(1, (a + j) / (c + j)) * max(1, (b + j) / (j + 1))
+        if bound < 1 and term * bound / (1 - bound) < tolerance * total:
+            return mp.log(total)
+    raise Undecided
 
 
 def reference_log_hyp2f1(a: float, b: float, c: float, z: float) -> mp.mpf:
-    """log 2F1 by mpmath, raising the precision until two precisions agree.
+    """log 2F1 by mpmath at 50 digits, from two transformations that must agree to 30 digits.
 
-    mpmath's hyp2f1 can return wrong digits at a fixed precision for large parameters (it
-    does not always detect cancellation), so agreement across precisions is required.
+    mpmath's hyp2f1 can return wrong digits for parameters in the thousands without noticing
+    (stable across precisions, yet off in the 12th digit) or give up; so the value is accepted
+    only when the direct evaluation agrees with Euler's transform (z >= 0) or Pfaff's (z < 0),
+    and otherwise taken from a series with positive terms summed directly.
     """
-    previous = None
-    for digits in (50, 100, 200, 400, 800):
-        with mp.workdps(digits):
-            value = mp.log(mp.hyp2f1(a, b, c, z, maxterms=10**6))
-        if previous is not None and abs(value - previous) <= mp.mpf(10) ** -25 * max(
-            1, abs(value)
-        ):
-            return value
-        previous = value
-    raise AssertionError(f"mpmath did not settle on 2F1{(a, b, c, z)}")
+    with mp.workdps(50):
+        ma, mb, mc, mz = (mp.mpf(v) for v in (a, b, c, z))
+        try:
+            direct = mp.log(mp.hyp2f1(ma, mb, mc, mz, maxterms=10**6))
+            if mz >= 0:
+                other = (mc - ma - mb) * mp.log1p(-mz) + mp.log(
+                    mp.hyp2f1(mc - ma, mc - mb, mc, mz, maxterms=10**6)
+                )
+            else:
+                low, high = min(ma, mb), max(ma, mb)
+                other = -high * mp.log1p(-mz) + mp.log(
+                    mp.hyp2f1(high, mc - low, mc, mz / (mz - 1), maxterms=10**6)
+                )
+            if abs(direct - other) <= mp.mpf(10) ** -30 * max(1, abs(direct)):
+                return direct
+        except (ValueError, ZeroDivisionError):
+            pass
+        if mz >= 0:
+            return _log_positive_series(ma, mb, mc, mz, 300_000)
+        low, high = min(ma, mb), max(ma, mb)
+        if mc < low:
+            raise Undecided
+        return -high * mp.log1p(-mz) + _log_positive_series(
+            high, mc - low, mc, mz / (mz - 1), 300_000
+        )
 
 
 def random_domain_points(seed: int, n: int, high: float = 1e4) -> list[tuple[float, ...]]:
@@ -54,15 +96,22 @@ def random_domain_points(seed: int, n: int, high: float = 1e4) -> list[tuple[flo
     return points
 
 
-def check_against_mpmath(points: list[tuple[float, ...]]) -> None:
+def check_against_mpmath(points: list[tuple[float, ...]], *, undecided: float = 0.0) -> None:
+    """Compare with the reference; at most a share ``undecided`` of points may have none."""
     values = np.array(points)
     got = log_hyp2f1(*values.T)
+    skipped = 0
     for point, value in zip(points, got, strict=True):
-        expected = reference_log_hyp2f1(*point)
-        # The relative error of 2F1 is the absolute error of its log; where 2F1 overflows,
-        # the log itself carries rounding of about |log 2F1| units in the last place.
-        tolerance = 1e-10 if abs(expected) < 700 else 1e-14 * float(abs(expected))
+        try:
+            expected = reference_log_hyp2f1(*point)
+        except Undecided:
+            skipped += 1
+            continue
+        # The relative error of 2F1 is the absolute error of its log. Both carry the rounding
+        # of terms such as b log(t), of the size of the parameters: 1e-16 x 1e5 x a few.
+        tolerance = 1e-10 if abs(expected) < 700 else 1e-13 * float(abs(expected))
         assert abs(value - float(expected)) < tolerance, (point, value, expected)
+    assert skipped <= undecided * len(points)
 
 
 def test_matches_mpmath_on_random_points() -> None:
@@ -71,7 +120,7 @@ def test_matches_mpmath_on_random_points() -> None:
 
 @pytest.mark.slow
 def test_matches_mpmath_on_many_random_points() -> None:
-    check_against_mpmath(random_domain_points(seed=7, n=400, high=1e5))
+    check_against_mpmath(random_domain_points(seed=7, n=300, high=1e5), undecided=0.05)
 
 
 @pytest.mark.parametrize(
@@ -175,3 +224,19 @@ def test_sinh_quadrature_of_a_narrow_peak_and_a_slow_tail() -> None:
 
     logs = sinh_quadrature(log_integrand, center, scale, low, high, (np.array([0.0, 1.0]),))
     assert np.exp(logs) == pytest.approx([math.sqrt(2 * math.pi) * 1e-3, 1e3], rel=1e-12)
+
+
+def test_log_beta_and_log_gamma_ratio_against_mpmath() -> None:
+    rng = np.random.default_rng(3)
+    x = 10.0 ** rng.uniform(-4, 6, 400)
+    y = 10.0 ** rng.uniform(-4, 6, 400)
+    s = 10.0 ** rng.uniform(-4, 4, 400)
+    betas, ratios = log_beta(x, y), log_gamma_ratio(x, s)
+    with mp.workdps(40):
+        for i in range(x.size):
+            expected = mp.log(mp.beta(x[i], y[i]))
+            assert abs(betas[i] - float(expected)) <= 1e-14 * max(1.0, abs(float(expected)))
+            expected = mp.loggamma(mp.mpf(x[i]) + s[i]) - mp.loggamma(x[i])
+            assert abs(ratios[i] - float(expected)) <= 1e-14 * max(1.0, abs(float(expected)))
+    assert log_gamma_ratio(5.0, 0.0) == 0.0
+    assert log_gamma_ratio([[1.0], [20.0]], [0.5, 1.0, 2.0]).shape == (2, 3)

@@ -39,7 +39,9 @@ therefore evaluates M without cancellation, choosing per point among:
 
 Accuracy against mpmath at 100 digits, with parameters log-uniform over [1e-2, 1e2] (a within
 1e-9 of 1 included), frequencies up to 20,000 and y in [1e-8, 1e6]: relative error of M below
-1e-9.
+1e-9. Over the wider domain of the BG/NBD tests (parameters log-uniform over [1e-4, 1e4],
+frequencies up to 30,000, T up to 1e5, horizons from 1e-3 to 1e5; 300 points): relative error
+of M and S below 1e-8.
 
 References
 ----------
@@ -57,10 +59,10 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import betaln, log_expit
+from scipy.special import log_expit
 
 from .._typing import BoolArray, FloatArray
-from ._special import log_hyp2f1, sinh_quadrature
+from ._special import log_beta, log_hyp2f1, sinh_quadrature
 
 __all__ = ["log_expected_purchases", "log_survival"]
 
@@ -297,5 +299,5 @@ def _log_expected_integral(
     start = np.minimum(reach_low, center) - 80.0 / a - 40.0 * scale
     stop = np.maximum(reach_high, center) + 80.0 / B + 40.0 * scale
     log_integral = sinh_quadrature(_log_integrand, center, scale, start, stop, (A, a, B, y))
-    result: FloatArray = log_integral - betaln(a, B)
+    result: FloatArray = log_integral - log_beta(a, B)
     return result

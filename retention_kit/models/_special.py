@@ -28,11 +28,11 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import betaln, gammaln, log_expit
+from scipy.special import gammaln, log_expit
 
 from .._typing import BoolArray, FloatArray
 
-__all__ = ["hyp2f1", "log_hyp2f1", "sinh_quadrature"]
+__all__ = ["hyp2f1", "log_beta", "log_gamma_ratio", "log_hyp2f1", "sinh_quadrature"]
 
 _SERIES_BUDGET = 600
 """Most terms the series may take; costlier points go to the quadrature."""
@@ -42,6 +42,80 @@ _RESCALE = 2.0**600
 _FIRST_NODES = 129
 _CHUNK = 2048
 _MAX_SCALE = 1.0
+
+
+_STIRLING = (
+    1.0 / 12.0,
+    -1.0 / 360.0,
+    1.0 / 1260.0,
+    -1.0 / 1680.0,
+    1.0 / 1188.0,
+    -691.0 / 360360.0,
+    1.0 / 156.0,
+    -3617.0 / 122400.0,
+)
+"""B_2k / (2k (2k - 1)): the coefficients of Stirling's series for log Gamma."""
+
+_STIRLING_FROM = 8.0
+
+
+def _stirling_remainder(z: FloatArray) -> FloatArray:
+    """Return log Gamma(z) - [(z - 1/2) log z - z + log(2 pi) / 2] for z >= 8 (error < 1e-17)."""
+    inverse = 1.0 / z
+    square = inverse * inverse
+    total = np.zeros_like(z)
+    for coefficient in reversed(_STIRLING):
+        total = total * square + coefficient
+    result: FloatArray = total * inverse
+    return result
+
+
+def log_gamma_ratio(x: ArrayLike, s: ArrayLike) -> FloatArray:
+    """Return log Gamma(x + s) - log Gamma(x) for x > 0 and s >= 0, without cancellation.
+
+    Subtracting ``gammaln`` values loses about |log Gamma(x)| units in the last place, 1e-11
+    absolute for x near 1e5. For x >= 8 the difference is taken from Stirling's series,
+    s log x + (x + s - 1/2) log1p(s / x) - s + R(x + s) - R(x), whose terms are no larger than
+    the result.
+
+    Examples
+    --------
+    >>> from retention_kit.models._special import log_gamma_ratio
+    >>> float(log_gamma_ratio(1e5, 0.5))  # close to log(sqrt(1e5))
+    5.756461...
+    """
+    x_, s_ = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(s, dtype=np.float64))
+    with np.errstate(all="ignore"):
+        large = x_ >= _STIRLING_FROM
+        xl = np.where(large, x_, _STIRLING_FROM)
+        stirling = (
+            s_ * np.log(xl)
+            + (xl + s_ - 0.5) * np.log1p(s_ / xl)
+            - s_
+            + _stirling_remainder(xl + s_)
+            - _stirling_remainder(xl)
+        )
+        result: FloatArray = np.where(large, stirling, gammaln(x_ + s_) - gammaln(x_))
+    return result
+
+
+def log_beta(a: ArrayLike, b: ArrayLike) -> FloatArray:
+    """Return log B(a, b) for a, b > 0, accurate to a few units in the last place.
+
+    ``scipy.special.betaln`` subtracts log-gamma values when a + b is large, losing up to
+    about 3e-10 (absolute) for arguments near 1e5; here the large argument enters only through
+    `log_gamma_ratio`.
+
+    Examples
+    --------
+    >>> from retention_kit.models._special import log_beta
+    >>> float(log_beta(0.5, 0.5))  # log(pi)
+    1.1447298858494...
+    """
+    a_, b_ = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    small, large = np.minimum(a_, b_), np.maximum(a_, b_)
+    result: FloatArray = gammaln(small) - log_gamma_ratio(large, small)
+    return result
 
 
 def _softplus(y: FloatArray) -> FloatArray:
@@ -236,7 +310,7 @@ def _log_euler_integral(
     log_integral = sinh_quadrature(
         _log_euler_integrand, center, scale, low, high, (a, b, c, log1mz)
     )
-    result: FloatArray = log_integral - betaln(b, c - b)
+    result: FloatArray = log_integral - log_beta(b, c - b)
     return result
 
 
@@ -265,14 +339,10 @@ def _log_shifted_sum(
             gammaln(k_steps + 1.0)
             - gammaln(j + 1.0)
             - gammaln(k_steps - j + 1.0)
-            + gammaln(ra + j)
-            - gammaln(ra)
-            + gammaln(rb + j)
-            - gammaln(rb)
-            - gammaln(rc + j)
-            + gammaln(rc)
-            - gammaln(rc + k_steps + j)
-            + gammaln(rc + k_steps)
+            + log_gamma_ratio(ra, j)
+            + log_gamma_ratio(rb, j)
+            - log_gamma_ratio(rc, j)
+            - log_gamma_ratio(rc + k_steps, j)
             + j * np.log(rz)
         )
         shape = log_weight.shape

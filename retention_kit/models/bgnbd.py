@@ -5,7 +5,7 @@ purchase she becomes inactive for good with probability p. Across customers
 lambda ~ Gamma(shape r, rate alpha) and p ~ Beta(a, b), independently.
 
 The math lives in module-level vectorized functions of plain arrays, written in logs
-(``gammaln``, ``betaln``, ``logaddexp``, ``log1p``) so that they stay finite for frequencies
+(log-gamma ratios, ``logaddexp``, ``log1p``) so that they stay finite for frequencies
 in the tens of thousands and ages of 1e5 time units, where the closed forms of the paper
 overflow (the #NUM! errors of spreadsheet implementations). `BGNBD` validates and dispatches.
 The future of a customer known to be alive at T (her expected purchases and her survival) is
@@ -31,6 +31,7 @@ from ..summary import CustomerSummary
 from ._base import Model, register
 from ._given_alive import log_expected_purchases, log_survival
 from ._mle import FitResult, maximize_likelihood
+from ._special import log_gamma_ratio
 
 __all__ = [
     "BGNBD",
@@ -98,13 +99,10 @@ def log_likelihood(
     """
     r, alpha, a, b = params
     common = (
-        special.gammaln(r + x)
-        - special.gammaln(r)
+        log_gamma_ratio(r, x)
         + r * math.log(alpha)
-        + special.gammaln(b + x)
-        - special.gammaln(b)
-        + special.gammaln(a + b)
-        - special.gammaln(a + b + x)
+        + log_gamma_ratio(b, x)
+        - log_gamma_ratio(a + b, x)
         - (r + x) * np.log(alpha + T)
     )
     out: FloatArray = common + np.logaddexp(0.0, _log_odds_dropped(params, x, t_x, T))
@@ -226,10 +224,8 @@ class _WeightedLikelihood:
         r, alpha, a, b = (float(v) for v in params)
         xs, per_x, total = self.frequencies, self.per_frequency, self.total_weight
         # Terms of x alone, once per distinct frequency.
-        x_part = special.gammaln(r + xs) + special.gammaln(b + xs) - special.gammaln(a + b + xs)
-        value = float(per_x @ x_part) + total * (
-            -special.gammaln(r) + r * math.log(alpha) - special.gammaln(b) + special.gammaln(a + b)
-        )
+        x_part = log_gamma_ratio(r, xs) + log_gamma_ratio(b, xs) - log_gamma_ratio(a + b, xs)
+        value = float(per_x @ x_part) + total * r * math.log(alpha)
         value -= math.log(alpha) * (r * total + self.weighted_purchases)
         psi_tail = float(per_x @ special.digamma(a + b + xs))
         psi_ab = special.digamma(a + b)
@@ -433,17 +429,24 @@ def probability_of_purchases(params: FloatArray, n: FloatArray, t: FloatArray) -
     r, alpha, a, b = params
     with np.errstate(divide="ignore", invalid="ignore"):
         log_w = np.log(t) - np.log(alpha + t)
+        # B(a, b + n) / B(a, b) = Gamma(b + n) Gamma(a + b) / (Gamma(b) Gamma(a + b + n)).
         log_alive = (
-            special.betaln(a, b + n)
-            - special.betaln(a, b)
-            + special.gammaln(r + n)
-            - special.gammaln(r)
+            log_gamma_ratio(b, n)
+            - log_gamma_ratio(a + b, n)
+            + log_gamma_ratio(r, n)
             - special.gammaln(n + 1.0)
             - r * np.log1p(t / alpha)
             + np.where(n > 0, n * log_w, 0.0)
         )
         reach = special.betainc(np.maximum(n, 1.0), r, t / (alpha + t))
-        log_dropped = special.betaln(a + 1.0, b + n - 1.0) - special.betaln(a, b) + np.log(reach)
+        # B(a + 1, b + n - 1) / B(a, b) = a Gamma(b + n - 1) Gamma(a + b)
+        #                                 / (Gamma(b) Gamma(a + b + n)).
+        log_dropped = (
+            math.log(a)
+            + log_gamma_ratio(b, np.maximum(n - 1.0, 0.0))
+            - log_gamma_ratio(a + b, n)
+            + np.log(reach)
+        )
         log_dropped = np.where(n > 0, log_dropped, -np.inf)
         total = np.minimum(np.exp(np.logaddexp(log_alive, log_dropped)), 1.0)
     # At t = 0 nobody has bought yet: P(X(0) = 0) = 1.
@@ -703,9 +706,7 @@ class BGNBD(Model):
                 theta, result = run(starts)
             else:
                 for warning in caught:
-                    warnings.warn_explicit(
-                        warning.message, warning.category, warning.filename, warning.lineno
-                    )
+                    warnings.warn(warning.message, warning.category, stacklevel=2)
         r, alpha, a, b = (float(value) for value in theta)
         return cls(r=r, alpha=alpha, a=a, b=b, fit_result=result, unit=summary.unit)
 
