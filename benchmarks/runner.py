@@ -57,6 +57,7 @@ BUDGET_SECONDS = {C.RK: 20.0, "peer": 8.0}
 FLOOR = 1e-12
 MEMORY_MAX_SECONDS = 30.0  # a slower call is not run again just to measure its memory
 LL_SLACK = 1e-9  # relative: log-likelihoods this close are the same optimum in floating point
+FLAT_SLACK = 1e-7  # relative: a peer this close in log-likelihood sits on a flat ridge
 OTHER_PEERS = {"clvkit": "clvkit", "pymc-marketing (MAP fit)": "pymc_marketing"}
 
 
@@ -399,11 +400,17 @@ def table(results: list[CaseResult]) -> str:
                     notes.append("**answers differ beyond tolerance**")
                 if "delta_ll" in comparison:
                     notes.append(f"dLL = {comparison['delta_ll']:+.3g}")
+                    flat = abs(comparison["delta_ll"]) <= FLAT_SLACK * max(
+                        1.0, abs(comparison["ll_ours"])
+                    )
                     if comparison["not_worse"] and not comparison["same_parameters"]:
                         notes.append(
                             f"parameters differ by more than {comparison['tolerance']:g} "
                             "along a flat likelihood; retention_kit's estimates are at least "
                             "as likely"
+                            if flat
+                            else f"{library} stopped short of the optimum: its estimates are "
+                            "less likely"
                         )
                     elif not comparison["not_worse"]:
                         notes.append("**retention_kit stopped at a worse optimum**")
