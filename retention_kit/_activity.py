@@ -13,8 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._periods import period_index
-from ._typing import BoolArray, IntArray, Period
-from .data import Transactions
+from ._typing import BoolArray, DatetimeArray, IntArray, Period
 
 __all__ = ["customer_periods", "distinct_pairs", "group_starts", "narrowest"]
 
@@ -69,14 +68,18 @@ def distinct_pairs(
     return pair_codes, offsets
 
 
-def customer_periods(tx: Transactions, period: Period) -> tuple[IntArray, IntArray]:
+def customer_periods(
+    codes: IntArray, timestamps: DatetimeArray, period: Period
+) -> tuple[IntArray, IntArray]:
     """Each customer's distinct purchase periods.
+
+    ``codes`` holds, per row, the customer code of `Transactions.customer_index` or the code of
+    the row's (segment, customer) pair of a `SegmentIndex`; ``timestamps`` the row's moment.
 
     Returns
     -------
     codes, periods : ndarray of int64
-        One entry per (customer, calendar period with a purchase), sorted by customer code then
-        period ordinal (`period_index`).
+        One entry per (code, calendar period with a purchase), sorted by code then period
+        ordinal (`period_index`).
     """
-    _, codes = tx.customer_index()
-    return distinct_pairs(codes, period_index(tx.timestamp, period))
+    return distinct_pairs(codes, period_index(timestamps, period))

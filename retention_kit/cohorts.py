@@ -9,10 +9,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _lazy_metrics
-from ._activity import distinct_pairs, group_starts
+from ._activity import customer_periods, group_starts
 from ._errors import InvalidDataError
 from ._frames import is_lazy
-from ._periods import check_period, period_index, period_start
+from ._periods import check_period, period_start
 from ._typing import DatetimeArray, FloatArray, IntArray, Period
 from ._validation import check_rows, readonly
 from .data import Transactions
@@ -251,7 +251,7 @@ def cohort_retention(
         transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
     )
     freq = check_period(freq, "freq")
-    codes, periods = distinct_pairs(index.codes, period_index(tx.timestamp, freq))
+    codes, periods = customer_periods(index.codes, tx.timestamp, freq)
     # Pairs are sorted by customer then period: each customer's first pair is the cohort.
     first_of_customer = group_starts(codes)
     cohort_of_customer = periods[first_of_customer]

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _lazy_metrics
-from ._activity import distinct_pairs, group_starts, narrowest
+from ._activity import customer_periods, group_starts, narrowest
 from ._errors import InvalidDataError
 from ._frames import is_lazy
 from ._periods import as_moment, check_period, period_index
@@ -394,7 +394,7 @@ def purchase_cycle(
         )
     ids, _ = tx.customer_index()
     n = index.n
-    codes, periods = distinct_pairs(index.codes, period_index(tx.timestamp, period))
+    codes, periods = customer_periods(index.codes, tx.timestamp, period)
     new_customer = group_starts(codes)
     closed = ~new_customer[1:]
     gaps = np.diff(periods)[closed]

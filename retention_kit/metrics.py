@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _lazy_metrics
-from ._activity import distinct_pairs, group_starts
+from ._activity import customer_periods, group_starts
 from ._errors import InvalidDataError
 from ._frames import is_lazy
 from ._periods import as_moment, as_window, check_period, period_index, period_start
@@ -733,7 +733,7 @@ def repeat_purchase_rate(
     tx, index = segmented_transactions(
         transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
     )
-    codes, _ = distinct_pairs(index.codes, period_index(tx.timestamp, "D"))
+    codes, _ = customer_periods(index.codes, tx.timestamp, "D")
     days_per_customer = np.bincount(codes, minlength=index.n)
     repeaters = per_group(index, (days_per_customer >= 2).astype(float))
     rates = repeaters / np.bincount(index.group, minlength=index.n_groups)
