@@ -7,7 +7,7 @@ customers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,7 +15,19 @@ from numpy.typing import NDArray
 from ._periods import period_index
 from ._typing import BoolArray, DatetimeArray, IntArray, Period
 
-__all__ = ["customer_periods", "distinct_pairs", "group_starts", "narrowest"]
+__all__ = ["Columns", "customer_periods", "distinct_pairs", "group_starts", "narrowest"]
+
+
+class Columns(TypedDict):
+    """The column names a frame is read with, as every metric passes them on.
+
+    One dict of these goes to `segmented_transactions` and to the lazy engine alike, so a
+    metric names its ``customer_id``, ``timestamp`` and ``amount`` arguments once.
+    """
+
+    customer_id: str
+    timestamp: str
+    amount: str | None
 
 
 def group_starts(*keys: IntArray) -> BoolArray:

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _lazy_metrics
-from ._activity import customer_periods, group_starts
+from ._activity import Columns, customer_periods, group_starts
 from ._errors import InvalidDataError
 from ._frames import is_lazy
 from ._periods import check_period, period_start
@@ -239,17 +239,12 @@ def cohort_retention(
     >>> table.counts[2, -2:].tolist()
     [nan, nan]
     """
+    columns: Columns = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
     if is_lazy(transactions) and segment is None:
         return _lazy_metrics.cohort_retention(
-            transactions,
-            freq=check_period(freq, "freq"),
-            customer_id=customer_id,
-            timestamp=timestamp,
-            amount=amount,
+            transactions, freq=check_period(freq, "freq"), **columns
         )
-    tx, index = segmented_transactions(
-        transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
-    )
+    tx, index = segmented_transactions(transactions, segment, **columns)
     freq = check_period(freq, "freq")
     codes, periods = customer_periods(index.codes, tx.timestamp, freq)
     # Pairs are sorted by customer then period: each customer's first pair is the cohort.

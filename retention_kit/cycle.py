@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _lazy_metrics
-from ._activity import customer_periods, group_starts, narrowest
+from ._activity import Columns, customer_periods, group_starts, narrowest
 from ._errors import InvalidDataError
 from ._frames import is_lazy
 from ._periods import as_moment, check_period, period_index
@@ -373,18 +373,15 @@ def purchase_cycle(
     >>> cycle.median, cycle.naive_median
     (20.0, 20.0)
     """
+    columns: Columns = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
     if is_lazy(transactions) and segment is None:
         return _lazy_metrics.purchase_cycle(
             transactions,
             period=check_period(period),
             observation_end=observation_end,
-            customer_id=customer_id,
-            timestamp=timestamp,
-            amount=amount,
+            **columns,
         )
-    tx, index = segmented_transactions(
-        transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
-    )
+    tx, index = segmented_transactions(transactions, segment, **columns)
     period = check_period(period)
     end = tx.end if observation_end is None else as_moment(observation_end, "observation_end")
     if end < tx.end:

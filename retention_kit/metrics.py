@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _lazy_metrics
-from ._activity import customer_periods, group_starts
+from ._activity import Columns, customer_periods, group_starts
 from ._errors import InvalidDataError
 from ._frames import is_lazy
 from ._periods import as_moment, as_window, check_period, period_index, period_start
@@ -220,19 +220,12 @@ def period_counts(
     >>> rk.retention_rate(counts)
     0.5
     """
+    columns: Columns = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
     if is_lazy(transactions) and segment is None:
         return _lazy_metrics.period_counts(
-            transactions,
-            start=start,
-            end=end,
-            active_window=active_window,
-            customer_id=customer_id,
-            timestamp=timestamp,
-            amount=amount,
+            transactions, start=start, end=end, active_window=active_window, **columns
         )
-    tx, index = segmented_transactions(
-        transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
-    )
+    tx, index = segmented_transactions(transactions, segment, **columns)
     begin = as_moment(start, "start")
     finish = as_moment(end, "end")
     if not finish > begin:
@@ -614,19 +607,16 @@ def retention_series(
     >>> round(float(series.retention_rate[16]), 4)
     0.7926
     """
+    columns: Columns = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
     if is_lazy(transactions) and segment is None:
         return _lazy_metrics.retention_series(
             transactions,
             freq=check_period(freq, "freq"),
             active_window=active_window,
             observation_end=observation_end,
-            customer_id=customer_id,
-            timestamp=timestamp,
-            amount=amount,
+            **columns,
         )
-    tx, index = segmented_transactions(
-        transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
-    )
+    tx, index = segmented_transactions(transactions, segment, **columns)
     freq = check_period(freq, "freq")
     window = as_window(active_window)
     until = tx.end if observation_end is None else as_moment(observation_end, "observation_end")
@@ -726,13 +716,10 @@ def repeat_purchase_rate(
     >>> rk.repeat_purchase_rate(tx)
     0.3333333333333333
     """
+    columns: Columns = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
     if is_lazy(transactions) and segment is None:
-        return _lazy_metrics.repeat_purchase_rate(
-            transactions, customer_id=customer_id, timestamp=timestamp, amount=amount
-        )
-    tx, index = segmented_transactions(
-        transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
-    )
+        return _lazy_metrics.repeat_purchase_rate(transactions, **columns)
+    tx, index = segmented_transactions(transactions, segment, **columns)
     codes, _ = customer_periods(index.codes, tx.timestamp, "D")
     days_per_customer = np.bincount(codes, minlength=index.n)
     repeaters = per_group(index, (days_per_customer >= 2).astype(float))
@@ -800,13 +787,10 @@ def purchase_frequency(
     >>> rk.purchase_frequency(tx)
     1.6666666666666667
     """
+    columns: Columns = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
     if is_lazy(transactions) and segment is None:
-        return _lazy_metrics.purchase_frequency(
-            transactions, customer_id=customer_id, timestamp=timestamp, amount=amount
-        )
-    tx, index = segmented_transactions(
-        transactions, segment, customer_id=customer_id, timestamp=timestamp, amount=amount
-    )
+        return _lazy_metrics.purchase_frequency(transactions, **columns)
+    tx, index = segmented_transactions(transactions, segment, **columns)
     if segment is None:
         return len(tx) / tx.n_customers
     orders = np.bincount(index.group[index.codes], minlength=index.n_groups)

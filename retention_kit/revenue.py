@@ -13,6 +13,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
+from ._activity import Columns
 from ._errors import InvalidDataError
 from ._periods import check_period, period_index, period_start
 from ._typing import DatetimeArray, FloatArray, IntArray, Period
@@ -140,7 +141,7 @@ def _split(
     segment: Any,
     freq: Period,
     by: Literal["period", "cohort"],
-    columns: dict[str, Any],
+    columns: Columns,
 ) -> tuple[list[RevenueSplit], SegmentIndex]:
     tx, index = segmented_transactions(transactions, segment, **columns)
     freq = check_period(freq, "freq")
@@ -258,7 +259,7 @@ def revenue_by_period(
     >>> round(split.total_repeat_share, 3)
     0.681
     """
-    columns = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
+    columns: Columns = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
     results, index = _split(transactions, segment, freq, "period", columns)
     return results[0] if segment is None else wrap(index, results)
 
@@ -329,6 +330,6 @@ def revenue_by_cohort(
     >>> [str(c) for c in split.label], split.repeat_share.round(3).tolist()
     (['1997-01-01', '1997-02-01', '1997-03-01'], [0.678, 0.675, 0.693])
     """
-    columns = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
+    columns: Columns = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount}
     results, index = _split(transactions, segment, freq, "cohort", columns)
     return results[0] if segment is None else wrap(index, results)
