@@ -662,53 +662,36 @@ class BGNBD(Model):
         >>> fitted.unit, fitted.fit_result.n_customers
         ('W', 20000)
         """
-        if not isinstance(summary, CustomerSummary):
-            raise InvalidDataError(
-                f"BGNBD.fit needs a CustomerSummary; got {type(summary).__name__}",
-                field="summary",
-            )
-        data = summary.compress() if summary.monetary_value is None else _drop_money(summary)
+        summary = cls._check_summary(summary, "fit")
+        data = cls._transaction_rows(summary)
         x, t_x, T, w = data.frequency, data.recency, data.T, data.weights()
-        if initial is not None:
-            start = [float(value) for value in initial]
-            if len(start) != 4:
-                raise ValueError(
-                    "The 'initial' parameter of BGNBD.fit must hold 4 values (r, alpha, a, "
-                    f"b); got {list(initial)!r} instead."
-                )
-        total = float(w.sum())
+        given = None if initial is None else cls._start(initial)
         likelihood = _WeightedLikelihood.build(x, t_x, T, w)
+        options = cls._fit_options(w, summary.unit, penalizer)
 
         def run(starts: list[list[float]]) -> tuple[FloatArray, FitResult]:
-            return maximize_likelihood(
-                likelihood,
-                starts,
-                names=cls.parameter_names,
-                n_customers=round(total),
-                total_weight=total,
-                unit=summary.unit,
-                penalizer=penalizer,
-            )
+            return maximize_likelihood(likelihood, starts, **options)
 
-        if initial is not None:
-            theta, result = run([start])
+        if given is not None:
+            theta, result = run(given)
         else:
             # The first data-driven start reaches the maximum on every data set we tried; the
             # second is tried (and the better optimum kept) only when the first falls short.
             starts = _starting_points(x, T, w)
+            first: tuple[FloatArray, FitResult] | None
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    theta, result = run(starts[:1])
+                    first = run(starts[:1])
                 except FitError:
-                    result = None
-            if result is None or not result.converged:
+                    first = None
+            if first is None or not first[1].converged:
                 theta, result = run(starts)
             else:
+                theta, result = first
                 for warning in caught:
                     warnings.warn(warning.message, warning.category, stacklevel=2)
-        r, alpha, a, b = (float(value) for value in theta)
-        return cls(r=r, alpha=alpha, a=a, b=b, fit_result=result, unit=summary.unit)
+        return cls._fitted(theta, result, summary.unit)
 
     def log_likelihood(self, summary: CustomerSummary) -> FloatArray:
         """Return each row's log-likelihood, for one customer of that row (eq. 6).
@@ -955,35 +938,5 @@ class BGNBD(Model):
         >>> summary.n_customers, summary.unit
         (1000, 'W')
         """
-        if (
-            isinstance(n_customers, bool)
-            or not isinstance(n_customers, int | np.integer)
-            or n_customers < 1
-        ):
-            raise InvalidDataError(
-                f"`n_customers` must be an integer >= 1: got {n_customers!r}",
-                field="n_customers",
-            )
-        ages = _times(T, "T")
-        if ages.ndim > 1 or (ages.ndim == 1 and ages.size != n_customers):
-            raise InvalidDataError(
-                f"`T` must be a scalar or hold one value per customer ({n_customers}): got "
-                f"shape {ages.shape}",
-                field="T",
-            )
-        ages = np.broadcast_to(ages, (int(n_customers),)).astype(np.float64)
-        if not np.all(ages > 0):
-            raise InvalidDataError("`T` must be > 0", field="T")
-        frequency, recency = _sample(self.params, ages, np.random.default_rng(rng))
-        return CustomerSummary(frequency, recency, ages, unit=self.unit or "D")
-
-
-def _drop_money(summary: CustomerSummary) -> CustomerSummary:
-    """Return the compressed summary without monetary values (no part of this model)."""
-    return CustomerSummary(
-        summary.frequency,
-        summary.recency,
-        summary.T,
-        weight=summary.weight,
-        unit=summary.unit,
-    ).compress()
+        count = self._customer_count(n_customers)  # checked before T
+        return self._sample_summary(count, _times(T, "T"), rng, _sample)
