@@ -12,7 +12,7 @@ predictions for the future of a customer alive at T are therefore BG/NBD formula
 place of b; this module states each formula in its own terms and cites both papers.
 
 The math lives in module-level vectorized functions of plain arrays; `MBGNBD` validates and
-dispatches.
+dispatches, with the argument checks and the starting points of the fit of BG/NBD.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ..summary import CustomerSummary
 from ._base import Model, register
 from ._given_alive import log_expected_purchases, log_survival
 from ._mle import maximize_likelihood
+from .bgnbd import _per_row, _starting_points, _times
 
 __all__ = ["MBGNBD"]
 
@@ -303,49 +304,6 @@ def _sample(
     return x, np.minimum(recency, T)
 
 
-# --- validation ---
-
-
-def _times(t: ArrayLike, name: str) -> FloatArray:
-    """``t`` as a float array of its own shape, refusing non-finite or negative values."""
-    values = np.asarray(t)
-    if values.dtype.kind not in "biuf":
-        raise InvalidDataError(f"`{name}` must be numeric: got dtype {values.dtype}", field=name)
-    out = values.astype(np.float64)
-    flat = out.reshape(-1)
-    ok = np.isfinite(flat) & (flat >= 0)
-    if not ok.all():
-        bad = np.flatnonzero(~ok)
-        shown = "; ".join(f"position {i}, {name}={flat[i]!r}" for i in bad[:MAX_ROWS_SHOWN])
-        raise InvalidDataError(
-            f"`{name}` must be finite and >= 0: {bad.size} of {flat.size} values break it "
-            f"(first: {shown})",
-            field=name,
-            rows=tuple(int(i) for i in bad[:MAX_ROWS_SHOWN]),
-        )
-    return out
-
-
-def _per_row(t: ArrayLike, n_rows: int) -> FloatArray:
-    """``t`` validated as by `_times`, as one value per row: a scalar or an array of n_rows."""
-    times = _times(t, "t")
-    if times.ndim > 1 or (times.ndim == 1 and times.size != n_rows):
-        raise InvalidDataError(
-            f"`t` must be a scalar or hold one value per row of the summary ({n_rows}): got "
-            f"shape {times.shape}",
-            field="t",
-        )
-    return np.broadcast_to(times, (n_rows,))
-
-
-def _starting_points(x: FloatArray, T: FloatArray, w: FloatArray) -> list[list[float]]:
-    """Data-driven starts: alpha near the mean age, r / alpha the mean purchase rate."""
-    total = float(w.sum())
-    age = max(float(w @ T) / total, 1e-6)
-    rate = max(float(w @ x) / float(w @ T) if float(w @ T) > 0 else 0.0, 1e-3 / age)
-    return [[rate * age, age, 1.0, 1.0], [0.5 * rate * age, age, 0.5, 2.0]]
-
-
 @register
 @dataclass(frozen=True, slots=True, repr=False)
 class MBGNBD(Model):
@@ -460,28 +418,11 @@ class MBGNBD(Model):
         """
         data = summary.compress()
         x, t_x, T, w = data.frequency, data.recency, data.T, data.weights()
-
-        if initial is None:
-            starts = _starting_points(x, T, w)
-        else:
-            starts = [[float(value) for value in initial]]
-            if len(starts[0]) != 4:
-                raise ValueError(
-                    "The 'initial' parameter of MBGNBD.fit must hold 4 values (r, alpha, a, "
-                    f"b); got {list(initial)!r} instead."
-                )
-        total = float(w.sum())
-        theta, result = maximize_likelihood(
-            _WeightedLikelihood.build(x, t_x, T, w),
-            starts,
-            names=cls.parameter_names,
-            n_customers=round(total),
-            total_weight=total,
-            unit=summary.unit,
-            penalizer=penalizer,
-        )
-        r, alpha, a, b = (float(value) for value in theta)
-        return cls(r=r, alpha=alpha, a=a, b=b, fit_result=result, unit=summary.unit)
+        starts = _starting_points(x, T, w) if initial is None else cls._start(initial)
+        likelihood = _WeightedLikelihood.build(x, t_x, T, w)
+        options = cls._fit_options(w, summary.unit, penalizer)
+        theta, result = maximize_likelihood(likelihood, starts, **options)
+        return cls._fitted(theta, result, summary.unit)
 
     def log_likelihood(self, summary: CustomerSummary) -> FloatArray:
         """Return each row's log-likelihood, for one customer of that row.
@@ -729,25 +670,5 @@ class MBGNBD(Model):
         >>> summary.n_customers, summary.unit
         (1000, 'W')
         """
-        if isinstance(n_customers, bool) or not isinstance(n_customers, int | np.integer):
-            raise InvalidDataError(
-                f"`n_customers` must be an integer >= 1: got {n_customers!r}",
-                field="n_customers",
-            )
-        if n_customers < 1:
-            raise InvalidDataError(
-                f"`n_customers` must be an integer >= 1: got {n_customers!r}",
-                field="n_customers",
-            )
-        ages = _times(T, "T")
-        if ages.ndim > 1 or (ages.ndim == 1 and ages.size != n_customers):
-            raise InvalidDataError(
-                f"`T` must be a scalar or hold one value per customer ({n_customers}): got "
-                f"shape {ages.shape}",
-                field="T",
-            )
-        ages = np.broadcast_to(ages, (int(n_customers),)).astype(np.float64)
-        if not np.all(ages > 0):
-            raise InvalidDataError("`T` must be > 0", field="T")
-        frequency, recency = _sample(self.params, ages, np.random.default_rng(rng))
-        return CustomerSummary(frequency, recency, ages, unit=self.unit or "D")
+        count = self._customer_count(n_customers)  # checked before T
+        return self._sample_summary(count, _times(T, "T"), rng, _sample)
