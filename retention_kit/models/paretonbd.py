@@ -25,31 +25,12 @@ from ..summary import CustomerSummary
 from . import _paretonbd_math as pm
 from ._base import Model, register
 from ._mle import maximize_likelihood
+from .bgnbd import _times
 
 __all__ = ["ParetoNBD"]
 
 
 # --- validation ---
-
-
-def _times(t: ArrayLike, name: str) -> FloatArray:
-    """``t`` as a float array of its own shape, refusing non-numeric, non-finite or negative."""
-    values = np.asarray(t)
-    if values.dtype.kind not in "biuf":
-        raise InvalidDataError(f"`{name}` must be numeric: got dtype {values.dtype}", field=name)
-    out = values.astype(np.float64)
-    flat = out.reshape(-1)
-    ok = np.isfinite(flat) & (flat >= 0)
-    if not ok.all():
-        bad = np.flatnonzero(~ok)
-        shown = "; ".join(f"position {i}, {name}={flat[i]!r}" for i in bad[:MAX_ROWS_SHOWN])
-        raise InvalidDataError(
-            f"`{name}` must be finite and >= 0: {bad.size} of {flat.size} values break it "
-            f"(first: {shown})",
-            field=name,
-            rows=tuple(int(i) for i in bad[:MAX_ROWS_SHOWN]),
-        )
-    return out
 
 
 def _per_row(t: ArrayLike, name: str, rows: int) -> FloatArray:
@@ -79,15 +60,6 @@ def _counts(n: ArrayLike) -> FloatArray:
             rows=tuple(int(i) for i in bad[:MAX_ROWS_SHOWN]),
         )
     return values
-
-
-def _summary(summary: object, caller: str) -> CustomerSummary:
-    if not isinstance(summary, CustomerSummary):
-        raise InvalidDataError(
-            f"ParetoNBD.{caller} needs a CustomerSummary; got {type(summary).__name__}",
-            field="summary",
-        )
-    return summary
 
 
 def _starting_points(x: FloatArray, T: FloatArray, w: FloatArray) -> list[list[float]]:
@@ -240,42 +212,23 @@ class ParetoNBD(Model):
         >>> fitted.unit, fitted.fit_result.n_customers, fitted.fit_result.converged
         ('W', 5000, True)
         """
-        summary = _summary(summary, "fit")
+        summary = cls._check_summary(summary, "fit")
         if len(summary) == 0:
             raise InvalidDataError(
                 "ParetoNBD.fit needs at least one customer: the summary is empty",
                 field="summary",
             )
-        data = CustomerSummary(
-            summary.frequency, summary.recency, summary.T, weight=summary.weight, unit=summary.unit
-        ).compress()
+        data = cls._transaction_rows(summary)
         x, t_x, T, w = data.frequency, data.recency, data.T, data.weights()
         layout = pm.layout(x, t_x, T, distinct=True)
 
         def loglik(params: FloatArray) -> tuple[float, FloatArray]:
             return pm.total_log_likelihood(params, layout, w)
 
-        if initial is None:
-            starts = _starting_points(x, T, w)
-        else:
-            starts = [[float(value) for value in initial]]
-            if len(starts[0]) != 4:
-                raise ValueError(
-                    "The 'initial' parameter of ParetoNBD.fit must hold 4 values (r, alpha, s, "
-                    f"beta); got {list(initial)!r} instead."
-                )
-        total = float(w.sum())
-        theta, result = maximize_likelihood(
-            loglik,
-            starts,
-            names=cls.parameter_names,
-            n_customers=round(total),
-            total_weight=total,
-            unit=summary.unit,
-            penalizer=penalizer,
-        )
-        r, alpha, s, beta = (float(value) for value in theta)
-        return cls(r=r, alpha=alpha, s=s, beta=beta, fit_result=result, unit=summary.unit)
+        starts = _starting_points(x, T, w) if initial is None else cls._start(initial)
+        options = cls._fit_options(w, summary.unit, penalizer)
+        theta, result = maximize_likelihood(loglik, starts, **options)
+        return cls._fitted(theta, result, summary.unit)
 
     def log_likelihood(self, summary: CustomerSummary) -> FloatArray:
         """Return each row's log-likelihood, for one customer of that row.
@@ -305,7 +258,7 @@ class ParetoNBD(Model):
         >>> model.log_likelihood(summary).round(4).tolist()
         [-9.5543, -0.521, 3636.3483]
         """
-        summary = _summary(summary, "log_likelihood")
+        summary = self._check_summary(summary, "log_likelihood")
         self._check_unit(summary)
         return pm.log_likelihood(self.params, summary.frequency, summary.recency, summary.T)
 
@@ -358,7 +311,7 @@ class ParetoNBD(Model):
         >>> model.probability_alive(summary, t=52.0).round(4).tolist()
         [0.5661, 0.1923]
         """
-        summary = _summary(summary, "probability_alive")
+        summary = self._check_summary(summary, "probability_alive")
         self._check_unit(summary)
         later = _per_row(t, "t", len(summary))
         x, t_x, T = summary.frequency, summary.recency, summary.T
@@ -444,7 +397,7 @@ class ParetoNBD(Model):
         >>> model.conditional_expected_purchases(39.0, summary).round(4).tolist()
         [1.4551, 0.1071]
         """
-        summary = _summary(summary, "conditional_expected_purchases")
+        summary = self._check_summary(summary, "conditional_expected_purchases")
         self._check_unit(summary)
         times = _per_row(t, "t", len(summary))
         x, t_x, T = summary.frequency, summary.recency, summary.T
@@ -554,7 +507,7 @@ class ParetoNBD(Model):
         >>> model.discounted_expected_residual_transactions(summary, discount_rate=weekly).round(4)
         array([6.5017, 0.4785])
         """
-        summary = _summary(summary, "discounted_expected_residual_transactions")
+        summary = self._check_summary(summary, "discounted_expected_residual_transactions")
         self._check_unit(summary)
         if isinstance(discount_rate, bool) or not isinstance(
             discount_rate, int | float | np.integer | np.floating
@@ -613,31 +566,5 @@ class ParetoNBD(Model):
         >>> summary.n_customers, summary.unit
         (1000, 'W')
         """
-        if isinstance(n_customers, bool) or not isinstance(n_customers, int | np.integer):
-            raise InvalidDataError(
-                f"`n_customers` must be an integer >= 1: got {n_customers!r}",
-                field="n_customers",
-            )
-        if n_customers < 1:
-            raise InvalidDataError(
-                f"`n_customers` must be an integer >= 1: got {n_customers!r}",
-                field="n_customers",
-            )
-        ages = _times(T, "T")
-        if ages.ndim > 1 or (ages.ndim == 1 and ages.size != n_customers):
-            raise InvalidDataError(
-                f"`T` must be a scalar or hold one value per customer ({n_customers}): got "
-                f"shape {ages.shape}",
-                field="T",
-            )
-        ages = np.broadcast_to(ages, (int(n_customers),)).astype(np.float64)
-        if not np.all(ages > 0):
-            bad = np.flatnonzero(ages <= 0)
-            raise InvalidDataError(
-                f"`T` must be > 0: {bad.size} of {ages.size} values break it (first: position "
-                f"{bad[0]}, T={ages[bad[0]]!r})",
-                field="T",
-                rows=tuple(int(i) for i in bad[:MAX_ROWS_SHOWN]),
-            )
-        frequency, recency = pm.sample(self.params, ages, np.random.default_rng(rng))
-        return CustomerSummary(frequency, recency, ages, unit=self.unit or "D")
+        count = self._customer_count(n_customers)  # checked before T
+        return self._sample_summary(count, _times(T, "T"), rng, pm.sample, list_bad_ages=True)
