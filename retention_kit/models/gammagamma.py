@@ -308,27 +308,9 @@ class GammaGamma(Model):
             gradient = _log_likelihood_gradient(params, x, m)
             return float(w @ values), gradient @ w
 
-        if initial is None:
-            starts = _starting_points(x, m, w)
-        else:
-            starts = [[float(value) for value in initial]]
-            if len(starts[0]) != 3:
-                raise ValueError(
-                    "The 'initial' parameter of GammaGamma.fit must hold 3 values (p, q, v); "
-                    f"got {list(initial)!r} instead."
-                )
-        total = float(w.sum())
-        theta, result = maximize_likelihood(
-            loglik,
-            starts,
-            names=cls.parameter_names,
-            n_customers=round(total),
-            total_weight=total,
-            unit=None,
-            penalizer=penalizer,
-        )
-        p, q, v = (float(value) for value in theta)
-        return cls(p=p, q=q, v=v, fit_result=result)
+        starts = _starting_points(x, m, w) if initial is None else cls._start(initial)
+        theta, result = maximize_likelihood(loglik, starts, **cls._fit_options(w, None, penalizer))
+        return cls._fitted(theta, result, None)
 
     def log_likelihood(self, summary: CustomerSummary) -> FloatArray:
         """Return each row's log-likelihood of its mean spend.
