@@ -5,6 +5,7 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
+from _model_checks import mp_purchases_given_alive
 
 from retention_kit.models._given_alive import (
     _log_expected_quadrature,
@@ -12,31 +13,6 @@ from retention_kit.models._given_alive import (
     log_expected_purchases,
     log_survival,
 )
-
-
-def _exact_mean(A: float, a: float, B: float, y: float) -> float:
-    """E_p[(1 - (1 + p y)^-A) / p], p ~ Beta(a, B), from the closed form at high precision.
-
-    (a + B - 1) / (a - 1) [1 - (1 + y)^-A 2F1(A, B; a + B - 1; y / (1 + y))] cancels, so it is
-    evaluated at two precisions that must agree; at a = 1 it is the mean over a = 1 -+ 1e-30.
-    """
-    values = []
-    for dps in (80, 160):
-        with mpmath.workdps(dps):
-            mA, mB, my = (mpmath.mpf(float(v)) for v in (A, B, y))
-            shapes = (
-                [mpmath.mpf(float(a))]
-                if a != 1
-                else [1 - mpmath.mpf(10) ** -30, 1 + mpmath.mpf(10) ** -30]
-            )
-            total = mpmath.mpf(0)
-            for ma in shapes:
-                c = ma + mB - 1
-                bracket = 1 - (1 + my) ** -mA * mpmath.hyp2f1(mA, mB, c, my / (1 + my))
-                total += c / (ma - 1) * bracket
-            values.append(total / len(shapes))
-    assert abs(values[0] - values[1]) < 1e-25 * abs(values[1])
-    return float(values[1])
 
 
 def _points(seed: int, n: int, *, near_one: bool = False) -> np.ndarray:
@@ -56,17 +32,13 @@ def test_expected_purchases_against_mpmath(seed: int, near_one: bool) -> None:
     A, a, B, y = _points(seed, 150, near_one=near_one)
     got = np.exp(log_expected_purchases(A, a, B, y))
     for i in range(A.size):
-        assert got[i] == pytest.approx(_exact_mean(A[i], a[i], B[i], y[i]), rel=1e-9), (
-            A[i],
-            a[i],
-            B[i],
-            y[i],
-        )
+        exact = mp_purchases_given_alive(A[i], a[i], B[i], y[i])
+        assert got[i] == pytest.approx(exact, rel=1e-9), (A[i], a[i], B[i], y[i])
 
 
 def test_each_route_alone_against_mpmath() -> None:
     A, a, B, y = _points(3, 120)
-    exact = np.array([_exact_mean(*point) for point in zip(A, a, B, y, strict=True)])
+    exact = np.array([mp_purchases_given_alive(*point) for point in zip(A, a, B, y, strict=True)])
     log_series, converged = _negative_binomial_series(A, a, B, y)
     assert 0 < converged.sum() < A.size
     np.testing.assert_allclose(np.exp(log_series[converged]), exact[converged], rtol=1e-10)
@@ -80,7 +52,7 @@ def test_a_equal_to_one_and_tiny_horizons() -> None:
     for a in (1.0, 1.0 - 1e-9, 1.0 + 1e-6, 0.02, 50.0):
         for y in (1e-12, 1e-6, 0.3, 30.0, 3e5):
             got = np.exp(log_expected_purchases(A, a, B, y))
-            exact = [_exact_mean(A[i], a, B[i], y) for i in range(A.size)]
+            exact = [mp_purchases_given_alive(A[i], a, B[i], y) for i in range(A.size)]
             np.testing.assert_allclose(got, exact, rtol=1e-9, err_msg=f"a={a}, y={y}")
 
 
