@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 
 import mpmath
 import numpy as np
-import pandas as pd
 import pytest
+from _model_checks import (
+    assert_alive_falls_with_time,
+    assert_alive_matches_lifetimes,
+    assert_expectations_grow_with_time,
+    assert_fit_recovers,
+    assert_json_round_trip,
+    assert_predictions_match_lifetimes,
+    assert_refuses_another_unit,
+    assert_refuses_bad_arguments,
+    assert_same_fit_when_compressed,
+    assert_time_scale_invariant,
+    cdnow_weekly,
+    lifetimes_fitter,
+    quiet,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lifetimes import BetaGeoFitter
@@ -39,9 +52,7 @@ def bgnbd_parameters(draw: st.DrawFn, low: float = 0.05, high: float = 20.0) -> 
 
 @pytest.fixture(scope="module")
 def cdnow() -> rk.CustomerSummary:
-    return rk.summarize(
-        rk.datasets.load_cdnow(), period="D", unit="W", observation_end="1997-09-30"
-    )
+    return cdnow_weekly()
 
 
 @pytest.fixture(scope="module")
@@ -54,19 +65,6 @@ def cdnow_two_decimals() -> rk.CustomerSummary:
 @pytest.fixture(scope="module")
 def fitted(cdnow: rk.CustomerSummary) -> rk.BGNBD:
     return rk.BGNBD.fit(cdnow)
-
-
-def _lifetimes(model: rk.BGNBD) -> BetaGeoFitter:
-    reference = BetaGeoFitter()
-    reference.params_ = pd.Series(model.parameters())
-    return reference
-
-
-def _quiet(function, *args):  # type: ignore[no-untyped-def]
-    """Call lifetimes, whose pandas use raises FutureWarnings we do not test."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return function(*args)
 
 
 # --- published figures ---
@@ -122,7 +120,7 @@ def test_fit_agrees_with_lifetimes(cdnow_two_decimals: rk.CustomerSummary) -> No
     summary = cdnow_two_decimals
     ours = rk.BGNBD.fit(summary)
     frame = summary.to_frame()
-    theirs = _quiet(BetaGeoFitter().fit, frame["frequency"], frame["recency"], frame["T"])
+    theirs = quiet(BetaGeoFitter().fit, frame["frequency"], frame["recency"], frame["T"])
     for name in rk.BGNBD.parameter_names:
         assert getattr(ours, name) == pytest.approx(theirs.params_[name], rel=1e-5), name
     # lifetimes reports the mean negative log-likelihood on time rescaled so that max T = 1,
@@ -143,28 +141,15 @@ def test_fit_agrees_with_lifetimes(cdnow_two_decimals: rk.CustomerSummary) -> No
 def test_predictions_agree_with_lifetimes_on_cdnow(
     fitted: rk.BGNBD, cdnow: rk.CustomerSummary
 ) -> None:
-    reference = _lifetimes(fitted)
-    x, t_x, T = cdnow.frequency, cdnow.recency, cdnow.T
-    np.testing.assert_allclose(
-        fitted.probability_alive(cdnow),
-        _quiet(reference.conditional_probability_alive, x, t_x, T),
-        rtol=1e-12,
+    assert_predictions_match_lifetimes(
+        fitted,
+        lifetimes_fitter(BetaGeoFitter, fitted),
+        cdnow,
+        horizons=(39.0,),
+        times=(0.5, 1.0, 10.0, 39.0, 78.0, 520.0),
+        counts=range(30),
+        rtol_alive=1e-12,
     )
-    np.testing.assert_allclose(
-        fitted.conditional_expected_purchases(39.0, cdnow),
-        _quiet(reference.conditional_expected_number_of_purchases_up_to_time, 39.0, x, t_x, T),
-        rtol=1e-8,
-    )
-    times = np.array([0.5, 1.0, 10.0, 39.0, 78.0, 520.0])
-    np.testing.assert_allclose(
-        fitted.expected_purchases(times),
-        _quiet(reference.expected_number_of_purchases_up_to_time, times),
-        rtol=1e-8,
-    )
-    for n in range(30):
-        assert float(fitted.probability_of_purchases(n, 39.0)) == pytest.approx(
-            float(_quiet(reference.probability_of_n_purchases_up_to_time, 39.0, n)), rel=1e-8
-        )
 
 
 @settings(max_examples=40)
@@ -193,28 +178,24 @@ def test_predictions_agree_with_lifetimes(
     params: dict[str, float], summary: rk.CustomerSummary, t: float
 ) -> None:
     model = rk.BGNBD(**params)
-    reference = _lifetimes(model)
-    x, t_x, T = summary.frequency, summary.recency, summary.T
-    np.testing.assert_allclose(
-        model.probability_alive(summary),
-        _quiet(reference.conditional_probability_alive, x, t_x, T),
-        rtol=1e-10,
-    )
+    reference = lifetimes_fitter(BetaGeoFitter, model)
+    assert_alive_matches_lifetimes(model, reference, summary, rtol=1e-10)
     for n in (0, 1, 2, 5):
         assert float(model.probability_of_purchases(n, t)) == pytest.approx(
-            float(_quiet(reference.probability_of_n_purchases_up_to_time, t, n)), rel=1e-8
+            float(quiet(reference.probability_of_n_purchases_up_to_time, t, n)), rel=1e-8
         )
     if abs(params["a"] - 1.0) < 1e-2:
         # lifetimes' closed forms divide by a - 1 (NaN at a = 1, lost digits near it).
         return
     # lifetimes also returns NaN for x = 0 when b = 1 exactly (0 * a / (b + x - 1)).
-    theirs = _quiet(reference.conditional_expected_number_of_purchases_up_to_time, t, x, t_x, T)
+    x, t_x, T = summary.frequency, summary.recency, summary.T
+    theirs = quiet(reference.conditional_expected_number_of_purchases_up_to_time, t, x, t_x, T)
     sound = np.isfinite(theirs)
     np.testing.assert_allclose(
         model.conditional_expected_purchases(t, summary)[sound], theirs[sound], rtol=1e-8
     )
     assert float(model.expected_purchases(t)) == pytest.approx(
-        float(_quiet(reference.expected_number_of_purchases_up_to_time, t)), rel=1e-8
+        float(quiet(reference.expected_number_of_purchases_up_to_time, t)), rel=1e-8
     )
 
 
@@ -444,11 +425,7 @@ def test_probability_alive_bounds_and_decay(
     alive = model.probability_alive(summary)
     assert np.all((alive > 0) & (alive <= 1))
     assert np.all(alive[summary.frequency == 0] == 1.0)
-    previous = alive
-    for t in (0.5, 5.0, 50.0, 500.0):
-        later = model.probability_alive(summary, t=t)
-        assert np.all((later >= 0) & (later <= previous * (1 + 1e-12)))
-        previous = later
+    assert_alive_falls_with_time(model, summary, (0.0, 0.5, 5.0, 50.0, 500.0), slack=1e-12)
 
 
 @settings(max_examples=40)
@@ -458,15 +435,7 @@ def test_expectations_increase_with_t(
 ) -> None:
     model = rk.BGNBD(**params)
     times = np.array([0.0, 0.01, 1.0, 10.0, 100.0, 1000.0])
-    new = model.expected_purchases(times)
-    assert new[0] == 0.0
-    assert np.all(new >= 0)
-    assert np.all(np.diff(new) >= -1e-12 * new[1:])
-    previous = np.zeros(len(summary))
-    for t in times:
-        conditional = model.conditional_expected_purchases(t, summary)
-        assert np.all(conditional >= previous * (1 - 1e-12))
-        previous = conditional
+    assert_expectations_grow_with_time(model, summary, times, slack=1e-12)
 
 
 @settings(max_examples=30)
@@ -495,35 +464,7 @@ def test_scale_invariance(
 ) -> None:
     """Measuring time in units 1/scale as long, with alpha scaled alike, changes nothing."""
     model = rk.BGNBD(**params)
-    scaled_model = rk.BGNBD(**{**params, "alpha": params["alpha"] * scale})
-    scaled = rk.CustomerSummary(summary.frequency, summary.recency * scale, summary.T * scale)
-    np.testing.assert_allclose(
-        scaled_model.probability_alive(scaled), model.probability_alive(summary), rtol=1e-10
-    )
-    np.testing.assert_allclose(
-        scaled_model.probability_alive(scaled, t=t * scale),
-        model.probability_alive(summary, t=t),
-        rtol=1e-9,
-    )
-    np.testing.assert_allclose(
-        scaled_model.conditional_expected_purchases(t * scale, scaled),
-        model.conditional_expected_purchases(t, summary),
-        rtol=1e-9,
-    )
-    assert float(scaled_model.expected_purchases(t * scale)) == pytest.approx(
-        float(model.expected_purchases(t)), rel=1e-9
-    )
-    for n in (0, 3):
-        assert float(scaled_model.probability_of_purchases(n, t * scale)) == pytest.approx(
-            float(model.probability_of_purchases(n, t)), rel=1e-9
-        )
-    # The likelihood is a density in time: it gains -x log(scale).
-    np.testing.assert_allclose(
-        scaled_model.log_likelihood(scaled),
-        model.log_likelihood(summary) - summary.frequency * math.log(scale),
-        rtol=1e-9,
-        atol=1e-9,
-    )
+    assert_time_scale_invariant(model, summary, scale, t, rtol_alive=1e-10, rtol=1e-9)
 
 
 def test_fit_is_scale_invariant(fitted: rk.BGNBD, cdnow: rk.CustomerSummary) -> None:
@@ -568,13 +509,7 @@ def test_weighted_likelihood_is_the_weighted_sum_of_rows(
 
 
 def test_compressed_fit_equals_expanded_fit(fitted: rk.BGNBD, cdnow: rk.CustomerSummary) -> None:
-    compressed = cdnow.compress()
-    assert len(compressed) < len(cdnow)
-    again = rk.BGNBD.fit(compressed)
-    assert again == fitted
-    assert again.fit_result is not None
-    assert fitted.fit_result is not None
-    assert again.fit_result.log_likelihood == fitted.fit_result.log_likelihood
+    assert_same_fit_when_compressed(fitted, cdnow)
     # Monetary values play no part.
     with_money = rk.CustomerSummary(
         cdnow.frequency,
@@ -597,12 +532,7 @@ def test_sample_then_fit_recovers_parameters(truth: dict[str, float]) -> None:
     model = rk.BGNBD(**truth, unit="W")
     rng = np.random.default_rng(2024)
     summary = model.sample(30_000, rng.uniform(13.0, 78.0, 30_000), rng=rng)
-    fitted = rk.BGNBD.fit(summary)
-    result = fitted.fit_result
-    assert result is not None
-    assert result.converged
-    for name, value in truth.items():
-        assert abs(getattr(fitted, name) - value) < 4 * result.std_errors[name], name
+    assert_fit_recovers(model, summary)
 
 
 def test_sample_matches_the_model() -> None:
@@ -626,29 +556,12 @@ def test_sample_matches_the_model() -> None:
 
 def test_unit_refusal(fitted: rk.BGNBD, cdnow: rk.CustomerSummary) -> None:
     days = rk.CustomerSummary(cdnow.frequency, cdnow.recency * 7, cdnow.T * 7, unit="D")
-    for method in (
-        fitted.log_likelihood,
-        fitted.probability_alive,
-        lambda s: fitted.conditional_expected_purchases(1.0, s),
-    ):
-        with pytest.raises(rk.InvalidDataError, match="unit") as error:
-            method(days)
-        assert error.value.field == "unit"
-    # A model built without a unit predicts on any summary.
-    assert rk.BGNBD(**PUBLISHED).probability_alive(days).shape == (len(days),)
+    assert_refuses_another_unit(fitted, days)
 
 
 def test_json_round_trip(fitted: rk.BGNBD) -> None:
-    data = json.loads(json.dumps(fitted.to_dict()))
-    for restored in (rk.BGNBD.from_dict(data), rk.model_from_dict(data)):
-        assert isinstance(restored, rk.BGNBD)
-        assert restored == fitted
-        assert restored.unit == "W"
-        assert restored.params.tolist() == fitted.params.tolist()
-        assert restored.fit_result is not None
-        assert fitted.fit_result is not None
-        assert restored.fit_result.to_dict() == fitted.fit_result.to_dict()
-        np.testing.assert_array_equal(restored.fit_result.covariance, fitted.fit_result.covariance)
+    assert fitted.unit == "W"
+    assert_json_round_trip(fitted)
     assert repr(fitted).startswith("BGNBD(r=0.24")
 
 
@@ -670,28 +583,13 @@ def test_invalid_parameters_raise(params: dict[str, object]) -> None:
 
 
 def test_bad_arguments(fitted: rk.BGNBD, cdnow: rk.CustomerSummary) -> None:
-    with pytest.raises(rk.InvalidDataError, match="`t` must be finite and >= 0"):
-        fitted.expected_purchases([1.0, -1.0])
+    assert_refuses_bad_arguments(fitted, cdnow)
     with pytest.raises(rk.InvalidDataError, match="`t`"):
         fitted.conditional_expected_purchases([1.0, 2.0], cdnow)
-    with pytest.raises(rk.InvalidDataError, match="`t`"):
-        fitted.probability_alive(cdnow, t=math.nan)
     with pytest.raises(rk.InvalidDataError, match="`n` must be a non-negative integer"):
         fitted.probability_of_purchases([0, 1.5], 1.0)
-    with pytest.raises(rk.InvalidDataError, match="`n`"):
-        fitted.probability_of_purchases(-1, 1.0)
-    with pytest.raises(rk.InvalidDataError, match="n_customers"):
-        fitted.sample(0, 10.0)
-    with pytest.raises(rk.InvalidDataError, match="`T`"):
-        fitted.sample(3, [1.0, 2.0])
-    with pytest.raises(rk.InvalidDataError, match="`T`"):
-        fitted.sample(2, 0.0)
     with pytest.raises(rk.InvalidDataError, match="CustomerSummary"):
         rk.BGNBD.fit(cdnow.to_frame())  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="4 values"):
-        rk.BGNBD.fit(cdnow, initial=[1.0, 2.0])
-    with pytest.raises(ValueError, match="penalizer"):
-        rk.BGNBD.fit(cdnow, penalizer=-1.0)
 
 
 def test_per_row_horizons_and_shapes(fitted: rk.BGNBD, cdnow: rk.CustomerSummary) -> None:
