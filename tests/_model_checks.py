@@ -270,18 +270,21 @@ def assert_refuses_another_unit(
 
 def assert_refuses_bad_arguments(model: Any, summary: rk.CustomerSummary) -> None:
     """The argument checks the purchase models share, with their messages."""
-    with pytest.raises(rk.InvalidDataError, match="`t` must be finite and >= 0"):
+    negative_t = "`t` must be finite and >= 0"
+    t_per_row = "`t` must be a scalar or hold one value per"  # row of the summary, summary row
+    T_per_customer = "`T` must be a scalar or hold one value per customer"
+    with pytest.raises(rk.InvalidDataError, match=negative_t):
         model.expected_purchases([1.0, -1.0])
-    with pytest.raises(rk.InvalidDataError, match="`t` must be finite and >= 0"):
+    with pytest.raises(rk.InvalidDataError, match=negative_t):
         model.expected_purchases([1.0, np.nan])
     for bad in (-2.0, np.nan):
-        with pytest.raises(rk.InvalidDataError, match="`t` must be finite and >= 0"):
+        with pytest.raises(rk.InvalidDataError, match=negative_t):
             model.probability_alive(summary, t=bad)
-        with pytest.raises(rk.InvalidDataError, match="`t` must be finite and >= 0"):
+        with pytest.raises(rk.InvalidDataError, match=negative_t):
             model.conditional_expected_purchases(bad, summary)
-    with pytest.raises(rk.InvalidDataError, match="`t` must be a scalar or hold one value per"):
+    with pytest.raises(rk.InvalidDataError, match=t_per_row):
         model.conditional_expected_purchases(np.ones(len(summary) + 1), summary)
-    with pytest.raises(rk.InvalidDataError, match="`t` must be a scalar or hold one value per"):
+    with pytest.raises(rk.InvalidDataError, match=t_per_row):
         model.probability_alive(summary, t=[[1.0]])
     with pytest.raises(rk.InvalidDataError, match="`n` must be"):
         model.probability_of_purchases([0, 1.5], 1.0)
@@ -289,14 +292,13 @@ def assert_refuses_bad_arguments(model: Any, summary: rk.CustomerSummary) -> Non
         model.probability_of_purchases(-1, 1.0)
     with pytest.raises(rk.InvalidDataError, match="`n_customers` must be an integer >= 1"):
         model.sample(0, 10.0)
-    with pytest.raises(rk.InvalidDataError, match="`T` must be a scalar or hold one value per"):
+    with pytest.raises(rk.InvalidDataError, match=T_per_customer):
         model.sample(3, [1.0, 2.0])
     with pytest.raises(rk.InvalidDataError, match="`T` must be > 0"):
         model.sample(2, 0.0)
     with pytest.raises(rk.InvalidDataError, match="`T` must be > 0"):
         model.sample(2, [1.0, 0.0])
-    k = len(model.parameter_names)
-    with pytest.raises(ValueError, match=f"must hold {k} values"):
+    with pytest.raises(ValueError, match=f"must hold {len(model.parameter_names)} values"):
         type(model).fit(summary, initial=[1.0, 2.0])
     with pytest.raises(ValueError, match="penalizer"):
         type(model).fit(summary, penalizer=-1.0)
