@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _model_checks import cdnow_weekly, lifetimes_fitter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lifetimes import GammaGammaFitter
@@ -42,9 +43,7 @@ def cdnow_calibration() -> rk.CustomerSummary:
     LL = -4055.918; on lifetimes' rounded file it is p = 6.2488, q = 3.7446, v = 15.4477,
     LL = -4055.923: both round to the published figures.
     """
-    return rk.summarize(
-        rk.datasets.load_cdnow(), period="D", unit="W", observation_end="1997-09-30"
-    )
+    return cdnow_weekly()
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +69,6 @@ def simulate(
     nu = rng.gamma(q, 1.0 / v, size=n)
     spend = rng.gamma(p * x, 1.0 / (nu * x))
     return rk.CustomerSummary(x, np.ones(n), np.full(n, 2.0), monetary_value=spend, unit="W")
-
-
-def lifetimes_fitter(model: rk.GammaGamma) -> GammaGammaFitter:
-    fitter = GammaGammaFitter()
-    fitter.params_ = pd.Series(model.parameters())
-    return fitter
 
 
 # --- published figures ---
@@ -145,7 +138,7 @@ def test_conditional_spend_matches_lifetimes(
     summary: rk.CustomerSummary, p: float, q: float, v: float
 ) -> None:
     model = rk.GammaGamma(p=p, q=q, v=v)
-    expected = lifetimes_fitter(model).conditional_expected_average_profit(
+    expected = lifetimes_fitter(GammaGammaFitter, model).conditional_expected_average_profit(
         pd.Series(summary.frequency), pd.Series(summary.monetary_value)
     )
     np.testing.assert_allclose(
@@ -155,7 +148,7 @@ def test_conditional_spend_matches_lifetimes(
 
 def test_conditional_spend_on_cdnow_matches_lifetimes(lifetimes_file: rk.CustomerSummary) -> None:
     model = rk.GammaGamma.fit(lifetimes_file)
-    expected = lifetimes_fitter(model).conditional_expected_average_profit(
+    expected = lifetimes_fitter(GammaGammaFitter, model).conditional_expected_average_profit(
         pd.Series(lifetimes_file.frequency), pd.Series(lifetimes_file.monetary_value)
     )
     np.testing.assert_allclose(
