@@ -43,22 +43,25 @@ def quiet(function: Callable[..., Any], *args: Any) -> Any:
         return function(*args)
 
 
+def mp_shapes(a: float) -> list[Any]:
+    """[a] at the working mpmath precision, or at a = 1 exactly, where the closed forms divide
+    by a - 1, the pair 1 -+ 1e-30: the mean over it is their limit (smooth in a)."""
+    if a != 1:
+        return [mpmath.mpf(float(a))]
+    return [1 - mpmath.mpf(10) ** -30, 1 + mpmath.mpf(10) ** -30]
+
+
 def mp_purchases_given_alive(A: float, a: float, B: float, y: float) -> float:
     """E_p[(1 - (1 + p y)^-A) / p], p ~ Beta(a, B), from the closed form at high precision.
 
     (a + B - 1) / (a - 1) [1 - (1 + y)^-A 2F1(A, B; a + B - 1; y / (1 + y))] cancels, so it is
-    evaluated at two precisions that must agree; at a = 1 it is the mean over a = 1 -+ 1e-30
-    (smooth in a).
+    evaluated at two precisions that must agree (at a = 1, see `mp_shapes`).
     """
     values = []
     for dps in (80, 160):
         with mpmath.workdps(dps):
             mA, mB, my = (mpmath.mpf(float(v)) for v in (A, B, y))
-            shapes = (
-                [mpmath.mpf(float(a))]
-                if a != 1
-                else [1 - mpmath.mpf(10) ** -30, 1 + mpmath.mpf(10) ** -30]
-            )
+            shapes = mp_shapes(a)
             total = mpmath.mpf(0)
             for ma in shapes:
                 c = ma + mB - 1

@@ -5,24 +5,10 @@ from __future__ import annotations
 import math
 import warnings
 
+import _model_checks as checks
 import mpmath
 import numpy as np
 import pytest
-from _model_checks import (
-    assert_alive_falls_with_time,
-    assert_alive_matches_lifetimes,
-    assert_expectations_grow_with_time,
-    assert_fit_recovers,
-    assert_json_round_trip,
-    assert_predictions_match_lifetimes,
-    assert_refuses_another_unit,
-    assert_refuses_bad_arguments,
-    assert_same_fit_when_compressed,
-    assert_time_scale_invariant,
-    cdnow_weekly,
-    lifetimes_fitter,
-    mp_purchases_given_alive,
-)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lifetimes import ModifiedBetaGeoFitter
@@ -36,7 +22,7 @@ PUBLISHED = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
 
 @pytest.fixture(scope="module")
 def cdnow() -> rk.CustomerSummary:
-    return cdnow_weekly()
+    return checks.cdnow_weekly()
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +74,7 @@ def test_fit_agrees_with_lifetimes(fitted: rk.MBGNBD, cdnow: rk.CustomerSummary)
 
 
 def test_compressed_fit_equals_expanded_fit(fitted: rk.MBGNBD, cdnow: rk.CustomerSummary) -> None:
-    assert_same_fit_when_compressed(fitted, cdnow)
+    checks.assert_same_fit_when_compressed(fitted, cdnow)
     assert fitted.fit_result is not None
     assert fitted.fit_result.n_customers == 2357
 
@@ -99,9 +85,9 @@ def test_compressed_fit_equals_expanded_fit(fitted: rk.MBGNBD, cdnow: rk.Custome
 def test_predictions_agree_with_lifetimes_on_cdnow(
     fitted: rk.MBGNBD, cdnow: rk.CustomerSummary
 ) -> None:
-    assert_predictions_match_lifetimes(
+    checks.assert_predictions_match_lifetimes(
         fitted,
-        lifetimes_fitter(ModifiedBetaGeoFitter, fitted),
+        checks.lifetimes_fitter(ModifiedBetaGeoFitter, fitted),
         cdnow,
         horizons=(1.0, 39.0, 78.0),
         times=(0.5, 1.0, 10.0, 39.0, 78.0, 500.0),
@@ -134,8 +120,8 @@ def test_predictions_agree_with_lifetimes(
     params: dict[str, float], summary: rk.CustomerSummary, horizon: float
 ) -> None:
     model = rk.MBGNBD(**params)
-    reference = lifetimes_fitter(ModifiedBetaGeoFitter, model)
-    assert_alive_matches_lifetimes(model, reference, summary, rtol=1e-8)
+    reference = checks.lifetimes_fitter(ModifiedBetaGeoFitter, model)
+    checks.assert_alive_matches_lifetimes(model, reference, summary, rtol=1e-8)
     x, t_x, T = summary.frequency, summary.recency, summary.T
     with np.errstate(all="ignore"):
         theirs = reference.conditional_expected_number_of_purchases_up_to_time(horizon, x, t_x, T)
@@ -196,7 +182,7 @@ def test_expectations_against_mpmath() -> None:
             case = (r, alpha, a, b, x, t_x, T, t)
             y = t / (alpha + T)
             # Given alive at T: lambda ~ Gamma(r + x, alpha + T), p ~ Beta(a, b + x + 1).
-            given_alive = mp_purchases_given_alive(r + x, a, b + x + 1, y)
+            given_alive = checks.mp_purchases_given_alive(r + x, a, b + x + 1, y)
             survive = mpmath.hyp2f1(r + x, a, a + b + x + 1, -mpmath.mpf(y))
             alive = float(model.probability_alive(summary)[0])
             got = float(model.conditional_expected_purchases(t, summary)[0])
@@ -204,7 +190,7 @@ def test_expectations_against_mpmath() -> None:
             got = float(model.probability_alive(summary, t=t)[0])
             assert got == pytest.approx(alive * float(survive), rel=1e-8), case
             # Batislam et al. eq. 7 for a new customer.
-            new = b / (a + b) * mp_purchases_given_alive(r, a, b + 1, t / alpha)
+            new = b / (a + b) * checks.mp_purchases_given_alive(r, a, b + 1, t / alpha)
             assert float(model.expected_purchases(t)) == pytest.approx(float(new), rel=1e-8), case
 
 
@@ -215,7 +201,7 @@ def test_expectations_near_a_equal_one() -> None:
         model = rk.MBGNBD(r=0.5, alpha=6.0, a=a, b=1.6)
         for t in (1e-6, 0.5, 39.0, 1e4):
             given_alive = [
-                mp_purchases_given_alive(0.5 + x, a, 2.6 + x, t / 45.0) for x in (0, 3, 40)
+                checks.mp_purchases_given_alive(0.5 + x, a, 2.6 + x, t / 45.0) for x in (0, 3, 40)
             ]
             alive = model.probability_alive(summary)
             np.testing.assert_allclose(
@@ -223,7 +209,7 @@ def test_expectations_near_a_equal_one() -> None:
                 alive * np.array([float(v) for v in given_alive]),
                 rtol=1e-8,
             )
-            new = 1.6 / (a + 1.6) * mp_purchases_given_alive(0.5, a, 2.6, t / 6.0)
+            new = 1.6 / (a + 1.6) * checks.mp_purchases_given_alive(0.5, a, 2.6, t / 6.0)
             assert float(model.expected_purchases(t)) == pytest.approx(float(new), rel=1e-8)
 
 
@@ -260,7 +246,7 @@ def test_probability_alive_bounds_and_decay(
     model = rk.MBGNBD(**params)
     now = model.probability_alive(summary)
     assert np.all((now > 0) & (now < 1))
-    assert_alive_falls_with_time(model, summary, (0.0, 1.0, 10.0, 100.0), slack=1e-12)
+    checks.assert_alive_falls_with_time(model, summary, (0.0, 1.0, 10.0, 100.0), slack=1e-12)
     # The customer with no repeat purchase may have dropped out at time 0.
     newcomer = rk.CustomerSummary([0], [0.0], [1e-9])
     assert float(model.probability_alive(newcomer)[0]) == pytest.approx(
@@ -275,7 +261,7 @@ def test_expectations_increase_with_t(
 ) -> None:
     model = rk.MBGNBD(**params)
     t = np.array([0.0, 0.1, 1.0, 10.0, 100.0, 1000.0])
-    assert_expectations_grow_with_time(model, summary, t, slack=0.0)
+    checks.assert_expectations_grow_with_time(model, summary, t, slack=0.0)
     assert np.all(np.diff(model.expected_purchases(t)) > 0)
     assert np.all(model.conditional_expected_purchases(0.0, summary) == 0.0)
 
@@ -307,7 +293,7 @@ def test_scale_invariance(
     params: dict[str, float], summary: rk.CustomerSummary, scale: float, horizon: float
 ) -> None:
     model = rk.MBGNBD(**params)
-    assert_time_scale_invariant(model, summary, scale, horizon, rtol_alive=1e-9, rtol=1e-8)
+    checks.assert_time_scale_invariant(model, summary, scale, horizon, rtol_alive=1e-9, rtol=1e-8)
 
 
 def test_fit_is_scale_invariant(fitted: rk.MBGNBD, cdnow: rk.CustomerSummary) -> None:
@@ -350,7 +336,7 @@ def test_sample_then_fit_recovers_parameters(truth: dict[str, float]) -> None:
     ages = rng.uniform(20.0, 80.0, size=30_000)
     summary = model.sample(30_000, ages, rng=rng)
     assert summary.unit == "W"
-    fitted = assert_fit_recovers(model, summary)
+    fitted = checks.assert_fit_recovers(model, summary)
     for name, value in truth.items():
         assert getattr(fitted, name) == pytest.approx(value, rel=0.25), name
 
@@ -378,18 +364,18 @@ def test_sample_matches_the_model() -> None:
 
 def test_unit_refusal(fitted: rk.MBGNBD) -> None:
     assert fitted.unit == "W"
-    assert_refuses_another_unit(fitted, rk.CustomerSummary([1], [3.0], [10.0], unit="D"))
+    checks.assert_refuses_another_unit(fitted, rk.CustomerSummary([1], [3.0], [10.0], unit="D"))
 
 
 def test_json_round_trip(fitted: rk.MBGNBD) -> None:
     assert fitted.unit == "W"
-    assert_json_round_trip(fitted)
+    checks.assert_json_round_trip(fitted)
 
 
 def test_bad_arguments() -> None:
     model = rk.MBGNBD(**PUBLISHED)
     summary = rk.CustomerSummary([1], [3.0], [10.0])
-    assert_refuses_bad_arguments(model, summary)
+    checks.assert_refuses_bad_arguments(model, summary)
     with pytest.raises(rk.InvalidDataError, match="one value per row"):
         model.probability_alive(summary, t=[1.0, 2.0])
     with pytest.raises(rk.InvalidDataError, match="one value per row"):

@@ -12,21 +12,10 @@ from __future__ import annotations
 import math
 import warnings
 
+import _model_checks as checks
 import mpmath as mp
 import numpy as np
 import pytest
-from _model_checks import (
-    assert_alive_falls_with_time,
-    assert_expectations_grow_with_time,
-    assert_fit_recovers,
-    assert_json_round_trip,
-    assert_predictions_match_lifetimes,
-    assert_refuses_another_unit,
-    assert_refuses_bad_arguments,
-    assert_same_fit_when_compressed,
-    cdnow_weekly,
-    lifetimes_fitter,
-)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lifetimes import ParetoNBDFitter
@@ -45,7 +34,7 @@ WEEKLY_15 = math.log(1.15) / 52  # 15% a year, compounded continuously, per week
 
 @pytest.fixture(scope="module")
 def cdnow() -> rk.CustomerSummary:
-    return cdnow_weekly()
+    return checks.cdnow_weekly()
 
 
 @pytest.fixture(scope="module")
@@ -233,9 +222,9 @@ def test_log_likelihood_matches_lifetimes(
 
 
 def test_predictions_match_lifetimes(published: rk.ParetoNBD, cdnow: rk.CustomerSummary) -> None:
-    assert_predictions_match_lifetimes(
+    checks.assert_predictions_match_lifetimes(
         published,
-        lifetimes_fitter(ParetoNBDFitter, published),
+        checks.lifetimes_fitter(ParetoNBDFitter, published),
         cdnow,
         horizons=(1.0, 39.0, 520.0),
         times=(0.5, 10.0, 39.0, 78.0, 1000.0),
@@ -256,7 +245,7 @@ def test_predictions_match_lifetimes_on_synthetic_customers(params: dict[str, fl
     summary = model.sample(3000, ages, rng=9)
     sound = summary.subset(summary.frequency < 200)  # lifetimes' 2F1 form is sound there
     x, t_x, T = sound.frequency, sound.recency, sound.T
-    reference = lifetimes_fitter(ParetoNBDFitter, model)
+    reference = checks.lifetimes_fitter(ParetoNBDFitter, model)
     with np.errstate(all="ignore"):
         theirs = ParetoNBDFitter._conditional_log_likelihood(model.params, x, t_x, T)
     np.testing.assert_allclose(model.log_likelihood(sound), theirs, rtol=1e-8)
@@ -411,7 +400,7 @@ def test_probability_alive_is_a_probability_falling_with_time(
     params: dict[str, float], summary: rk.CustomerSummary
 ) -> None:
     model = rk.ParetoNBD(**params, unit="W")
-    assert_alive_falls_with_time(model, summary, (0.0, 0.5, 5.0, 50.0, 5000.0), slack=0.0)
+    checks.assert_alive_falls_with_time(model, summary, (0.0, 0.5, 5.0, 50.0, 5000.0), slack=0.0)
     # Positive even where it is below the floating-point range (a frequent buyer long gone).
     log_alive = log_probability_alive(model.params, summary.frequency, summary.recency, summary.T)
     assert np.all(np.isfinite(log_alive))
@@ -425,7 +414,7 @@ def test_expected_purchases_grow_with_time(
 ) -> None:
     model = rk.ParetoNBD(**params, unit="W")
     times = np.array([0.0, 0.1, 1.0, 10.0, 100.0, 1e4])
-    assert_expectations_grow_with_time(model, summary, times, slack=0.0)
+    checks.assert_expectations_grow_with_time(model, summary, times, slack=0.0)
 
 
 @settings(max_examples=15)
@@ -502,7 +491,7 @@ def test_expected_purchases_at_s_equal_one_is_continuous() -> None:
 def test_compressed_fit_equals_expanded_fit(
     fitted: rk.ParetoNBD, cdnow: rk.CustomerSummary
 ) -> None:
-    assert_same_fit_when_compressed(fitted, cdnow)
+    checks.assert_same_fit_when_compressed(fitted, cdnow)
     # Repeating every row three times is the same data with three times the weight.
     compressed = cdnow.compress()
     tripled = rk.CustomerSummary(
@@ -518,7 +507,7 @@ def test_compressed_fit_equals_expanded_fit(
 def test_sample_then_fit_recovers_the_parameters() -> None:
     truth = rk.ParetoNBD(r=0.8, alpha=12.0, s=0.7, beta=25.0, unit="W")
     ages = np.random.default_rng(3).uniform(20.0, 80.0, 20_000)
-    assert_fit_recovers(truth, truth.sample(20_000, ages, rng=4))
+    checks.assert_fit_recovers(truth, truth.sample(20_000, ages, rng=4))
 
 
 def test_sample_is_seeded_and_valid() -> None:
@@ -551,12 +540,12 @@ def test_fit_from_initial_and_penalizer(cdnow: rk.CustomerSummary) -> None:
 
 def test_json_round_trip(fitted: rk.ParetoNBD) -> None:
     assert fitted.unit == "W"
-    assert_json_round_trip(fitted)
+    checks.assert_json_round_trip(fitted)
     assert repr(fitted).startswith("ParetoNBD(r=")
 
 
 def test_refuses_a_summary_in_another_unit(published: rk.ParetoNBD) -> None:
-    assert_refuses_another_unit(
+    checks.assert_refuses_another_unit(
         published,
         _one(2.0, 213.0, 272.0, unit="D"),
         lambda s: published.discounted_expected_residual_transactions(s, discount_rate=0.01),
@@ -565,7 +554,7 @@ def test_refuses_a_summary_in_another_unit(published: rk.ParetoNBD) -> None:
 
 def test_bad_inputs_raise_invalid_data(published: rk.ParetoNBD) -> None:
     summary = _one(2.0, 30.43, 38.86)
-    assert_refuses_bad_arguments(published, summary)
+    checks.assert_refuses_bad_arguments(published, summary)
     with pytest.raises(rk.InvalidDataError, match="one value per summary row"):
         published.conditional_expected_purchases([1.0, 2.0], summary)
     with pytest.raises(rk.InvalidDataError, match="whole number"):
