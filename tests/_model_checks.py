@@ -207,6 +207,34 @@ def assert_time_scale_invariant(
 # --- fitting ---
 
 
+def assert_fitted_to_cdnow(fitted: Any, cdnow: rk.CustomerSummary, log_likelihood: float) -> None:
+    """``fitted`` is the converged fit to ``cdnow`` (2357 customers, in weeks) with the published
+    ``log_likelihood`` (to 0.05), the sum of the rows', and a standard error for each parameter."""
+    assert cdnow.n_customers == 2357
+    result = fitted.fit_result
+    assert result is not None
+    assert result.log_likelihood == pytest.approx(log_likelihood, abs=0.05)
+    assert fitted.log_likelihood(cdnow).sum() == pytest.approx(result.log_likelihood, rel=1e-12)
+    assert result.converged
+    assert result.n_customers == 2357
+    assert result.unit == "W"
+    assert fitted.unit == "W"
+    assert set(result.std_errors) == set(fitted.parameter_names)
+    assert all(v > 0 for v in result.std_errors.values())
+    assert result.covariance.shape == (len(fitted.parameter_names),) * 2
+
+
+def assert_same_fit_in_days(fitted: Any, summary: rk.CustomerSummary, *, rel: float) -> None:
+    """Fitted to ``summary`` (in weeks) counted in days, the model is ``fitted`` with its time
+    scales (alpha, beta) seven times as large, to ``rel``, and the unit "D"."""
+    days = rk.CustomerSummary(summary.frequency, summary.recency * 7, summary.T * 7, unit="D")
+    in_days = type(fitted).fit(days)
+    assert in_days.unit == "D"
+    for name, value in fitted.parameters().items():
+        expected = 7 * value if name in ("alpha", "beta") else value
+        assert getattr(in_days, name) == pytest.approx(expected, rel=rel), name
+
+
 def assert_same_fit_when_compressed(fitted: Any, summary: rk.CustomerSummary) -> None:
     """Fitted to the compressed ``summary``, the model is ``fitted`` (fitted to it) to the bit."""
     compressed = summary.compress()

@@ -57,20 +57,11 @@ def fitted(cdnow: rk.CustomerSummary) -> rk.BGNBD:
 
 
 def test_published_cdnow_fit(fitted: rk.BGNBD, cdnow: rk.CustomerSummary) -> None:
-    assert cdnow.n_customers == 2357
     assert cdnow.frequency.sum() == 2457
     for name, value in PUBLISHED.items():
         tolerance = 2e-3 if name == "b" else 1e-3
         assert getattr(fitted, name) == pytest.approx(value, abs=tolerance), name
-    result = fitted.fit_result
-    assert result is not None
-    assert result.log_likelihood == pytest.approx(-9582.4, abs=0.05)
-    assert result.converged
-    assert result.n_customers == 2357
-    assert result.unit == "W"
-    assert fitted.unit == "W"
-    # The reported total is the sum of the per-row log-likelihoods.
-    assert fitted.log_likelihood(cdnow).sum() == pytest.approx(result.log_likelihood, rel=1e-12)
+    checks.assert_fitted_to_cdnow(fitted, cdnow, -9582.4)
 
 
 def test_published_standard_errors(cdnow_two_decimals: rk.CustomerSummary) -> None:
@@ -452,11 +443,7 @@ def test_scale_invariance(
 
 
 def test_fit_is_scale_invariant(fitted: rk.BGNBD, cdnow: rk.CustomerSummary) -> None:
-    days = rk.CustomerSummary(cdnow.frequency, cdnow.recency * 7, cdnow.T * 7, unit="D")
-    in_days = rk.BGNBD.fit(days)
-    assert in_days.alpha == pytest.approx(fitted.alpha * 7, rel=1e-6)
-    for name in ("r", "a", "b"):
-        assert getattr(in_days, name) == pytest.approx(getattr(fitted, name), rel=1e-6)
+    checks.assert_same_fit_in_days(fitted, cdnow, rel=1e-6)
 
 
 @settings(max_examples=30)

@@ -48,17 +48,9 @@ def _lifetimes_log_likelihood(model: rk.MBGNBD, summary: rk.CustomerSummary) -> 
 
 
 def test_published_cdnow_fit(fitted: rk.MBGNBD, cdnow: rk.CustomerSummary) -> None:
-    assert cdnow.n_customers == 2357
     for name, value in PUBLISHED.items():
         assert getattr(fitted, name) == pytest.approx(value, abs=1e-3), name
-    assert fitted.fit_result is not None
-    assert fitted.fit_result.log_likelihood == pytest.approx(-9582.1, abs=0.05)
-    assert fitted.fit_result.converged
-    assert fitted.fit_result.n_customers == 2357
-    assert fitted.unit == "W"
-    assert fitted.fit_result.unit == "W"
-    assert set(fitted.fit_result.std_errors) == set(PUBLISHED)
-    assert fitted.fit_result.covariance.shape == (4, 4)
+    checks.assert_fitted_to_cdnow(fitted, cdnow, -9582.1)
 
 
 def test_fit_agrees_with_lifetimes(fitted: rk.MBGNBD, cdnow: rk.CustomerSummary) -> None:
@@ -297,12 +289,7 @@ def test_scale_invariance(
 
 
 def test_fit_is_scale_invariant(fitted: rk.MBGNBD, cdnow: rk.CustomerSummary) -> None:
-    days = rk.CustomerSummary(cdnow.frequency, cdnow.recency * 7, cdnow.T * 7, unit="D")
-    in_days = rk.MBGNBD.fit(days)
-    assert in_days.alpha == pytest.approx(7 * fitted.alpha, rel=1e-5)
-    for name in ("r", "a", "b"):
-        assert getattr(in_days, name) == pytest.approx(getattr(fitted, name), rel=1e-5)
-    assert in_days.unit == "D"
+    checks.assert_same_fit_in_days(fitted, cdnow, rel=1e-5)
 
 
 @settings(max_examples=30)
