@@ -21,7 +21,7 @@ import retention_kit as rk
 from retention_kit.models.gammagamma import (
     CORRELATION_THRESHOLD,
     _log_likelihood,
-    _log_likelihood_gradient,
+    _WeightedLikelihood,
 )
 
 PUBLISHED = {"p": 6.25, "q": 3.74, "v": 15.44}
@@ -196,21 +196,27 @@ def test_density_integrates_the_gamma_mixture(p: float, q: float, v: float, x: i
     x=st.lists(st.integers(1, 200), min_size=1, max_size=8),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_gradient_matches_finite_differences(
+def test_weighted_likelihood_matches_rows_and_finite_differences(
     p: float, q: float, v: float, x: list[int], seed: int
 ) -> None:
+    """The fit's objective is the weighted sum of the per-row log-likelihoods, and its
+    gradient matches central differences of that sum."""
     rng = np.random.default_rng(seed)
     freq = np.array(x, dtype=float)
     m = rng.uniform(0.5, 500.0, size=freq.size)
+    w = rng.integers(1, 50, size=freq.size).astype(float)
     params = np.array([p, q, v])
-    gradient = _log_likelihood_gradient(params, freq, m)
+    likelihood = _WeightedLikelihood.build(freq, m, w)
+    total, gradient = likelihood(params)
+    rows = _log_likelihood(params, freq, m)
+    assert total == pytest.approx(float(w @ rows), rel=1e-12, abs=1e-9)
     for j in range(3):
         h = 1e-6 * params[j]
         up, down = params.copy(), params.copy()
         up[j] += h
         down[j] -= h
-        numeric = (_log_likelihood(up, freq, m) - _log_likelihood(down, freq, m)) / (2 * h)
-        np.testing.assert_allclose(gradient[j], numeric, rtol=1e-5, atol=1e-6)
+        numeric = w @ (_log_likelihood(up, freq, m) - _log_likelihood(down, freq, m)) / (2 * h)
+        np.testing.assert_allclose(gradient[j], numeric, rtol=1e-5, atol=1e-6 * w.sum())
 
 
 def test_log_likelihood_per_row(lifetimes_file: rk.CustomerSummary) -> None:

@@ -24,9 +24,9 @@ import numpy as np
 from scipy import optimize, special
 
 from .._errors import ConvergenceWarning, FitError
-from .._typing import FloatArray
+from .._typing import FloatArray, IntArray
 
-__all__ = ["FitResult", "LogLikelihood", "maximize_likelihood"]
+__all__ = ["FitResult", "LogLikelihood", "dot", "frequency_groups", "maximize_likelihood"]
 
 LogLikelihood = Callable[[FloatArray], tuple[float, FloatArray]]
 """Natural parameters -> (weighted total log-likelihood, its gradient in those parameters)."""
@@ -183,6 +183,33 @@ class FitResult:
         values = dict(data)
         values["covariance"] = np.array(values["covariance"], dtype=np.float64)
         return cls(**values)
+
+
+def dot(u: FloatArray, v: FloatArray) -> float:
+    """Return sum(u * v) by numpy's pairwise summation.
+
+    ``u @ v`` may start BLAS threads for long vectors, which cost more than they save on a
+    machine that is already busy.
+    """
+    return float(np.sum(u * v))
+
+
+def frequency_groups(x: FloatArray, w: FloatArray) -> tuple[FloatArray, IntArray, FloatArray]:
+    """Return the distinct frequencies, each row's position among them and their total weights.
+
+    Likelihoods compute their gamma-function terms once per distinct frequency: a few hundred
+    values even for millions of customers. Frequencies are whole numbers, so unless they are
+    huge a counting pass replaces the sort of ``np.unique``.
+    """
+    if x.size and float(x.max()) <= 4 * x.size + 1024:
+        codes = x.astype(np.int64)
+        per_code = np.bincount(codes, weights=w).astype(np.float64, copy=False)
+        present = np.bincount(codes) > 0
+        position = np.cumsum(present, dtype=np.int64) - 1
+        return np.flatnonzero(present).astype(np.float64), position[codes], per_code[present]
+    values, index = np.unique(x, return_inverse=True)
+    per_value = np.bincount(index, weights=w, minlength=values.size).astype(np.float64)
+    return values, index.astype(np.int64, copy=False), per_value
 
 
 @dataclass(slots=True)

@@ -30,7 +30,7 @@ from .._validation import MAX_ROWS_SHOWN
 from ..summary import CustomerSummary
 from ._base import Model, register
 from ._given_alive import log_expected_purchases, log_survival
-from ._mle import FitResult, maximize_likelihood
+from ._mle import FitResult, dot, frequency_groups, maximize_likelihood
 from ._special import log_gamma_ratio
 
 __all__ = [
@@ -163,15 +163,6 @@ def _softplus_expit(d: FloatArray) -> tuple[FloatArray, FloatArray]:
     return softplus, expit
 
 
-def _dot(u: FloatArray, v: FloatArray) -> float:
-    """Return sum(u * v) by numpy's pairwise summation.
-
-    ``u @ v`` may start BLAS threads for long vectors, which cost more than they save on a
-    machine that is already busy.
-    """
-    return float(np.sum(u * v))
-
-
 @dataclass(frozen=True, slots=True)
 class _WeightedLikelihood:
     """The weighted total log-likelihood and its gradient, for the optimizer.
@@ -203,8 +194,7 @@ class _WeightedLikelihood:
         order = np.argsort(x > 0, kind="stable")
         x, t_x, T, w = x[order], t_x[order], T[order], w[order]
         first_repeat = int(np.searchsorted(x > 0, True))
-        frequencies, index = np.unique(x, return_inverse=True)
-        per_frequency = np.bincount(index, weights=w, minlength=frequencies.size)
+        frequencies, index, per_frequency = frequency_groups(x, w)
         wx = w * x
         return cls(
             x=x,
@@ -212,7 +202,7 @@ class _WeightedLikelihood:
             w=w,
             wx=wx,
             frequencies=frequencies,
-            per_frequency=per_frequency.astype(np.float64),
+            per_frequency=per_frequency,
             repeat_t_x=t_x[first_repeat:],
             repeat_index=index[first_repeat:],
             first_repeat=first_repeat,
@@ -241,23 +231,23 @@ class _WeightedLikelihood:
         scale = 1.0 / alpha
         log_age = np.log1p(self.T * scale)
         inverse_age = 1.0 / (alpha + self.T)
-        w_log, wx_log = _dot(w, log_age), _dot(wx, log_age)
+        w_log, wx_log = dot(w, log_age), dot(wx, log_age)
         value -= r * w_log + wx_log
         d_r -= w_log
-        d_alpha = total * r / alpha - (r * _dot(w, inverse_age) + _dot(wx, inverse_age))
+        d_alpha = total * r / alpha - (r * dot(w, inverse_age) + dot(wx, inverse_age))
         # The drop-out branch, rows with x > 0 (the last ones).
         k = self.first_repeat
         xr, wr, t_x, index = self.x[k:], w[k:], self.repeat_t_x, self.repeat_index
         gap = log_age[k:] - np.log1p(t_x * scale)
         d = log_odds_x[index] + (r + xr) * gap
         softplus, dropped = _softplus_expit(d)
-        value += _dot(wr, softplus)
+        value += dot(wr, softplus)
         ws = wr * dropped
         shrink = 1.0 / (alpha + t_x) - inverse_age[k:]
-        d_r += _dot(ws, gap)
-        d_alpha -= r * _dot(ws, shrink) + _dot(ws * xr, shrink)
+        d_r += dot(ws, gap)
+        d_alpha -= r * dot(ws, shrink) + dot(ws * xr, shrink)
         d_a += float(ws.sum()) / a
-        d_b -= _dot(ws, per_b_x[index])
+        d_b -= dot(ws, per_b_x[index])
         return value, np.array([d_r, d_alpha, d_a, d_b])
 
 

@@ -23,7 +23,8 @@ from .._typing import FloatArray
 from .._validation import check_rows
 from ..summary import CustomerSummary
 from ._base import Model, register
-from ._mle import maximize_likelihood
+from ._mle import dot, frequency_groups, maximize_likelihood
+from ._special import log_gamma_ratio
 
 __all__ = ["CORRELATION_THRESHOLD", "GammaGamma"]
 
@@ -43,8 +44,7 @@ def _log_likelihood(params: FloatArray, x: FloatArray, m: FloatArray) -> FloatAr
     p, q, v = params
     px = p * x
     values: FloatArray = (
-        gammaln(px + q)
-        - gammaln(px)
+        log_gamma_ratio(px, q)
         - gammaln(q)
         + q * np.log(v)
         + (px - 1.0) * np.log(m)
@@ -54,16 +54,57 @@ def _log_likelihood(params: FloatArray, x: FloatArray, m: FloatArray) -> FloatAr
     return values
 
 
-def _log_likelihood_gradient(params: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
-    """Partial derivatives of `_log_likelihood` in (p, q, v): an array of shape (3, rows)."""
-    p, q, v = params
-    px = p * x
-    spent = x * m
-    common = digamma(px + q)
-    d_p = x * (common - digamma(px) - np.log1p(v / spent))
-    d_q = common - digamma(q) - np.log1p(spent / v)
-    d_v = q / v - (px + q) / (v + spent)
-    return np.stack([d_p, d_q, d_v])
+@dataclass(frozen=True, slots=True)
+class _WeightedLikelihood:
+    """The weighted total log-likelihood and its gradient, for the optimizer.
+
+    The gamma and digamma terms depend on x alone and are computed once per distinct frequency;
+    the terms in m alone are summed once. Per row there remain one log and one reciprocal of
+    v + x m per evaluation.
+    """
+
+    frequencies: FloatArray
+    per_frequency: FloatArray
+    spent: FloatArray
+    w: FloatArray
+    wx: FloatArray
+    total_weight: float
+    wx_log_spent: float
+    w_log_m: float
+
+    @classmethod
+    def build(cls, x: FloatArray, m: FloatArray, w: FloatArray) -> _WeightedLikelihood:
+        frequencies, _, per_frequency = frequency_groups(x, w)
+        spent = x * m
+        wx = w * x
+        return cls(
+            frequencies=frequencies,
+            per_frequency=per_frequency,
+            spent=spent,
+            w=w,
+            wx=wx,
+            total_weight=float(w.sum()),
+            wx_log_spent=dot(wx, np.log(spent)),
+            w_log_m=dot(w, np.log(m)),
+        )
+
+    def __call__(self, params: FloatArray) -> tuple[float, FloatArray]:
+        p, q, v = (float(value) for value in params)
+        xs, per_x, total = self.frequencies, self.per_frequency, self.total_weight
+        wx_log_spent, w_log_m = self.wx_log_spent, self.w_log_m
+        px = p * xs
+        common = digamma(px + q)
+        log_v = math.log(v)
+        log_total = np.log(v + self.spent)
+        inverse = 1.0 / (v + self.spent)
+        w_log, wx_log = dot(self.w, log_total), dot(self.wx, log_total)
+        # (p x - 1) log m + p x log x - (p x + q) log(v + x m), summed over the rows
+        value = p * (wx_log_spent - wx_log) - w_log_m - q * w_log
+        value += float(per_x @ log_gamma_ratio(px, q)) - total * (gammaln(q) - q * log_v)
+        d_p = float((per_x * xs) @ (common - digamma(px))) - wx_log + wx_log_spent
+        d_q = float(per_x @ common) - total * (digamma(q) - log_v) - w_log
+        d_v = total * q / v - p * dot(self.wx, inverse) - q * dot(self.w, inverse)
+        return value, np.array([d_p, d_q, d_v])
 
 
 def _conditional_expected_spend(params: FloatArray, x: FloatArray, m: FloatArray) -> FloatArray:
@@ -303,11 +344,7 @@ class GammaGamma(Model):
                 stacklevel=2,
             )
 
-        def loglik(params: FloatArray) -> tuple[float, FloatArray]:
-            values = _log_likelihood(params, x, m)
-            gradient = _log_likelihood_gradient(params, x, m)
-            return float(w @ values), gradient @ w
-
+        loglik = _WeightedLikelihood.build(x, m, w)
         starts = _starting_points(x, m, w) if initial is None else cls._start(initial)
         theta, result = maximize_likelihood(loglik, starts, **cls._fit_options(w, None, penalizer))
         return cls._fitted(theta, result, None)
