@@ -251,30 +251,6 @@ class _WeightedLikelihood:
         return value, np.array([d_r, d_alpha, d_a, d_b])
 
 
-def _distinct(*columns: FloatArray) -> tuple[IntArray, IntArray]:
-    """Return (one row of each distinct combination of the columns, each row's combination).
-
-    The future of a customer alive at T depends on (x, T, t) only, and in real data those
-    repeat across many customers: evaluating it once per distinct combination is what makes
-    predictions for millions of customers fast.
-    """
-    n = columns[0].size
-    varying = [column for column in columns if n and np.any(column != column[0])]
-    if not varying:
-        return np.zeros(min(n, 1), dtype=np.int64), np.zeros(n, dtype=np.int64)
-    columns = tuple(varying)
-    order = np.lexsort(columns)
-    change = np.zeros(n, dtype=bool)
-    change[:1] = True
-    for column in columns:
-        ordered = column[order]
-        change[1:] |= ordered[1:] != ordered[:-1]
-    group = np.cumsum(change) - 1
-    inverse = np.empty(n, dtype=np.int64)
-    inverse[order] = group
-    return order[change], inverse
-
-
 def log_probability_alive(
     params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray
 ) -> FloatArray:
@@ -330,14 +306,7 @@ def probability_alive(
     """
     r, alpha, a, b = params
     log_alive = log_probability_alive(params, x, t_x, T)
-    later = np.flatnonzero(t > 0)
-    if later.size:
-        rows, inverse = _distinct(x[later], T[later], t[later])
-        picked = later[rows]
-        xs = x[picked]
-        log_later = log_survival(r + xs, a, b + xs, t[picked] / (alpha + T[picked]))
-        log_alive[later] += log_later[inverse]
-    out: FloatArray = np.exp(log_alive)
+    out: FloatArray = np.exp(log_alive + log_survival(r + x, a, b + x, t / (alpha + T)))
     return out
 
 
@@ -388,10 +357,8 @@ def conditional_expected_purchases(
     """
     r, alpha, a, b = params
     log_alive = log_probability_alive(params, x, t_x, T)
-    rows, inverse = _distinct(x, T, t)
-    xs = x[rows]
-    log_future = log_expected_purchases(r + xs, a, b + xs, t[rows] / (alpha + T[rows]))
-    out: FloatArray = np.exp(log_alive + log_future[inverse])
+    log_future = log_expected_purchases(r + x, a, b + x, t / (alpha + T))
+    out: FloatArray = np.exp(log_alive + log_future)
     return out
 
 
