@@ -13,6 +13,7 @@ reference answer and a baseline ("pandas (reference code)").
 
 from __future__ import annotations
 
+import compileall
 import json
 import sys
 import warnings
@@ -549,6 +550,10 @@ def _cdnow_path() -> str:
 
 def _rk_pipeline(inputs: Inputs) -> Thunk:
     _rk("summarize"), _rk("BGNBD"), _rk("GammaGamma"), _rk("customer_lifetime_value")
+    # An installed library imports from bytecode that pip compiled at install time, as
+    # lifetimes does here. The child imports this checkout, so compile it the same way: with
+    # PYTHONDONTWRITEBYTECODE set, every fresh process would otherwise recompile all modules.
+    compileall.compile_dir(str(REPO / "retention_kit"), quiet=1)
     return _pipeline(_RK_PIPELINE)(inputs)
 
 

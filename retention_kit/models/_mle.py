@@ -26,7 +26,14 @@ from scipy import optimize, special
 from .._errors import ConvergenceWarning, FitError
 from .._typing import FloatArray, IntArray
 
-__all__ = ["FitResult", "LogLikelihood", "dot", "frequency_groups", "maximize_likelihood"]
+__all__ = [
+    "FitResult",
+    "LogLikelihood",
+    "distinct_frequencies",
+    "dot",
+    "maximize_likelihood",
+    "sum_by",
+]
 
 LogLikelihood = Callable[[FloatArray], tuple[float, FloatArray]]
 """Natural parameters -> (weighted total log-likelihood, its gradient in those parameters)."""
@@ -186,16 +193,16 @@ class FitResult:
 
 
 def dot(u: FloatArray, v: FloatArray) -> float:
-    """Return sum(u * v) by numpy's pairwise summation.
+    """Return sum(u * v) by einsum's own loop, without a temporary array.
 
     ``u @ v`` may start BLAS threads for long vectors, which cost more than they save on a
     machine that is already busy.
     """
-    return float(np.sum(u * v))
+    return float(np.einsum("i,i->", u, v))
 
 
-def frequency_groups(x: FloatArray, w: FloatArray) -> tuple[FloatArray, IntArray, FloatArray]:
-    """Return the distinct frequencies, each row's position among them and their total weights.
+def distinct_frequencies(x: FloatArray) -> tuple[FloatArray, IntArray]:
+    """Return the distinct frequencies (sorted) and each row's position among them.
 
     Likelihoods compute their gamma-function terms once per distinct frequency: a few hundred
     values even for millions of customers. Frequencies are whole numbers, so unless they are
@@ -203,13 +210,17 @@ def frequency_groups(x: FloatArray, w: FloatArray) -> tuple[FloatArray, IntArray
     """
     if x.size and float(x.max()) <= 4 * x.size + 1024:
         codes = x.astype(np.int64)
-        per_code = np.bincount(codes, weights=w).astype(np.float64, copy=False)
         present = np.bincount(codes) > 0
         position = np.cumsum(present, dtype=np.int64) - 1
-        return np.flatnonzero(present).astype(np.float64), position[codes], per_code[present]
+        return np.flatnonzero(present).astype(np.float64), position[codes]
     values, index = np.unique(x, return_inverse=True)
-    per_value = np.bincount(index, weights=w, minlength=values.size).astype(np.float64)
-    return values, index.astype(np.int64, copy=False), per_value
+    return values.astype(np.float64), index.reshape(-1).astype(np.int64)
+
+
+def sum_by(index: IntArray, weight: FloatArray, size: int) -> FloatArray:
+    """Return the sums of ``weight`` over the rows with each value of ``index`` in [0, size)."""
+    out: FloatArray = np.bincount(index, weights=weight, minlength=size).astype(np.float64)
+    return out
 
 
 @dataclass(slots=True)

@@ -40,6 +40,7 @@ import numpy as np
 from scipy import special
 
 from .._typing import FloatArray, IntArray
+from ._mle import distinct_frequencies, dot, sum_by
 from ._paretonbd_integrals import (
     TailIntegral,
     log_discount_factor,
@@ -64,17 +65,6 @@ __all__ = [
 
 
 # --- grouping the customers: the integrals depend on (x, T) and (x, t_x) only ---
-
-
-def _distinct(x: FloatArray) -> tuple[FloatArray, IntArray]:
-    """Distinct values of the integer-valued ``x`` (sorted) and each row's position among them."""
-    if x.size and x.max() <= 4 * x.size + 1024:
-        present = np.bincount(x.astype(np.int64))
-        values = np.flatnonzero(present)
-        lookup = np.cumsum(present > 0) - 1
-        return values.astype(np.float64), lookup[x.astype(np.int64)].astype(np.int64)
-    distinct, inverse = np.unique(x, return_inverse=True)
-    return distinct.astype(np.float64), inverse.reshape(-1).astype(np.int64)
 
 
 def _stable_order(group: IntArray, groups: int) -> IntArray:
@@ -141,7 +131,7 @@ class Layout:
 
 def layout(x: FloatArray, t_x: FloatArray, T: FloatArray, *, distinct: bool) -> Layout:
     """Group rows by frequency; with ``distinct``, evaluate each (x, t) pair only once."""
-    values, group = _distinct(x)
+    values, group = distinct_frequencies(x)
     if distinct:
         buy_group, buy_time, buy_row = _pairs(group, T)
         leave_group, leave_time, leave_row = _pairs(group, t_x)
@@ -231,17 +221,6 @@ def _log_likelihood(
     return values, gradient
 
 
-def _dot(a: FloatArray, b: FloatArray) -> float:
-    """Return the dot product by einsum's own loop (threaded BLAS is erratic on a busy machine)."""
-    return float(np.einsum("i,i->", a, b))
-
-
-def _sum_by(index: IntArray, weight: FloatArray, size: int) -> FloatArray:
-    """Return the sums of ``weight`` over the rows with each value of ``index`` in [0, size)."""
-    out: FloatArray = np.bincount(index, weights=weight, minlength=size).astype(np.float64)
-    return out
-
-
 def total_log_likelihood(
     params: FloatArray, layout: Layout, weight: FloatArray
 ) -> tuple[float, FloatArray]:
@@ -256,29 +235,29 @@ def total_log_likelihood(
     log_bracket = np.logaddexp(parts.log_buys, parts.log_leaves)
     x = layout.values
     g, i, j = layout.group, layout.buy_row, layout.leave_row
-    by_group = _sum_by(g, weight, x.size)
-    total = _dot(by_group, _log_rising(r, x) - x * math.log(alpha)) + _dot(weight, log_bracket)
+    by_group = sum_by(g, weight, x.size)
+    total = dot(by_group, _log_rising(r, x) - x * math.log(alpha)) + dot(weight, log_bracket)
     to_buy = weight * np.exp(parts.log_buys - log_bracket)
     to_leave = weight * np.exp(parts.log_leaves - log_bracket)
-    buy_mass = _sum_by(i, to_buy, layout.buy_time.size)
-    leave_mass = _sum_by(j, to_leave, layout.leave_time.size)
-    buy_by_group = _sum_by(g, to_buy, x.size)
+    buy_mass = sum_by(i, to_buy, layout.buy_time.size)
+    leave_mass = sum_by(j, to_leave, layout.leave_time.size)
+    buy_by_group = sum_by(g, to_buy, x.size)
     leave_total = float(to_leave.sum())
     buys, leaves = parts.buys, parts.leaves
     digamma = special.digamma(r + x) - special.digamma(r)
     buy_total = float(to_buy.sum())
     gradient = np.array(
         [
-            _dot(by_group, digamma)
-            + _dot(buy_by_group, 1.0 / (r + x))
-            + _dot(buy_mass, buys.d_p_alpha)
-            + _dot(leave_mass, leaves.d_p_alpha),
-            -_dot(by_group, x) / alpha
+            dot(by_group, digamma)
+            + dot(buy_by_group, 1.0 / (r + x))
+            + dot(buy_mass, buys.d_p_alpha)
+            + dot(leave_mass, leaves.d_p_alpha),
+            -dot(by_group, x) / alpha
             - buy_total / alpha
-            + _dot(buy_mass, buys.d_alpha)
-            + _dot(leave_mass, leaves.d_alpha),
-            _dot(buy_mass, buys.d_p_beta) + leave_total / s + _dot(leave_mass, leaves.d_p_beta),
-            _dot(buy_mass, buys.d_beta) - leave_total / beta + _dot(leave_mass, leaves.d_beta),
+            + dot(buy_mass, buys.d_alpha)
+            + dot(leave_mass, leaves.d_alpha),
+            dot(buy_mass, buys.d_p_beta) + leave_total / s + dot(leave_mass, leaves.d_p_beta),
+            dot(buy_mass, buys.d_beta) - leave_total / beta + dot(leave_mass, leaves.d_beta),
         ]
     )
     return total, gradient

@@ -30,7 +30,7 @@ from .._validation import MAX_ROWS_SHOWN
 from ..summary import CustomerSummary
 from ._base import Model, register
 from ._given_alive import log_expected_purchases, log_survival
-from ._mle import FitResult, dot, frequency_groups, maximize_likelihood
+from ._mle import FitResult, distinct_frequencies, dot, maximize_likelihood, sum_by
 from ._special import log_gamma_ratio
 
 __all__ = [
@@ -194,7 +194,8 @@ class _WeightedLikelihood:
         order = np.argsort(x > 0, kind="stable")
         x, t_x, T, w = x[order], t_x[order], T[order], w[order]
         first_repeat = int(np.searchsorted(x > 0, True))
-        frequencies, index, per_frequency = frequency_groups(x, w)
+        frequencies, index = distinct_frequencies(x)
+        per_frequency = sum_by(index, w, frequencies.size)
         wx = w * x
         return cls(
             x=x,

@@ -23,7 +23,7 @@ from .._typing import FloatArray
 from .._validation import check_rows
 from ..summary import CustomerSummary
 from ._base import Model, register
-from ._mle import dot, frequency_groups, maximize_likelihood
+from ._mle import distinct_frequencies, dot, maximize_likelihood, sum_by
 from ._special import log_gamma_ratio
 
 __all__ = ["CORRELATION_THRESHOLD", "GammaGamma"]
@@ -74,7 +74,8 @@ class _WeightedLikelihood:
 
     @classmethod
     def build(cls, x: FloatArray, m: FloatArray, w: FloatArray) -> _WeightedLikelihood:
-        frequencies, _, per_frequency = frequency_groups(x, w)
+        frequencies, index = distinct_frequencies(x)
+        per_frequency = sum_by(index, w, frequencies.size)
         spent = x * m
         wx = w * x
         return cls(

@@ -32,7 +32,7 @@ from .._validation import MAX_ROWS_SHOWN
 from ..summary import CustomerSummary
 from ._base import Model, register
 from ._given_alive import log_expected_purchases, log_survival
-from ._mle import maximize_likelihood
+from ._mle import distinct_frequencies, dot, maximize_likelihood, sum_by
 from .bgnbd import _per_row, _starting_points, _times
 
 __all__ = ["MBGNBD"]
@@ -130,11 +130,6 @@ def log_likelihood_gradient(
     return np.stack([d_r + c_r[index], d_alpha, d_a + c_a[index], d_b + c_b[index]])
 
 
-def _weighted_sum(w: FloatArray, values: FloatArray) -> float:
-    """sum(w * values), by numpy's pairwise summation (no BLAS threads for one vector)."""
-    return float(np.sum(w * values))
-
-
 @dataclass(frozen=True, slots=True)
 class _WeightedLikelihood:
     """The weighted total log-likelihood and its gradient, for the optimizer.
@@ -153,24 +148,22 @@ class _WeightedLikelihood:
 
     @classmethod
     def build(cls, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray) -> Self:
-        frequencies, index = np.unique(x, return_inverse=True)
-        per_frequency = np.bincount(index, weights=w, minlength=frequencies.size).astype(
-            np.float64
-        )
+        frequencies, index = distinct_frequencies(x)
+        per_frequency = sum_by(index, w, frequencies.size)
         return cls(x, t_x, T, w, frequencies, index, per_frequency)
 
     def __call__(self, params: FloatArray) -> tuple[float, FloatArray]:
         w, per_x = self.w, self.per_frequency
         common, log_odds, c_r, c_a, c_b = _per_frequency(params, self.frequencies)
         parts = _branches(params, self.x, log_odds[self.index], self.t_x, self.T)
-        total = float(per_x @ common) + _weighted_sum(w, np.logaddexp(parts[0], parts[1]))
+        total = float(per_x @ common) + dot(w, np.logaddexp(parts[0], parts[1]))
         d_r, d_alpha, d_a, d_b = _row_gradient(params, self.x, self.t_x, self.T, parts)
         gradient = np.array(
             [
-                float(per_x @ c_r) + _weighted_sum(w, d_r),
-                _weighted_sum(w, d_alpha),
-                float(per_x @ c_a) + _weighted_sum(w, d_a),
-                float(per_x @ c_b) + _weighted_sum(w, d_b),
+                float(per_x @ c_r) + dot(w, d_r),
+                dot(w, d_alpha),
+                float(per_x @ c_a) + dot(w, d_a),
+                float(per_x @ c_b) + dot(w, d_b),
             ]
         )
         return total, gradient
