@@ -501,9 +501,10 @@ def _starting_points(x: FloatArray, T: FloatArray, w: FloatArray) -> list[list[f
     starting at 1 on rescaled time, whatever the unit.
     """
     total = float(w.sum())
-    age = max(float(w @ T) / total, 1e-6)
-    purchases = float(w @ x)
-    rate = max(purchases / float(w @ T) if purchases > 0 else 0.0, 1e-3 / age)
+    exposure = dot(w, T)
+    age = max(exposure / total, 1e-6)
+    purchases = dot(w, x)
+    rate = max(purchases / exposure if purchases > 0 else 0.0, 1e-3 / age)
     return [[rate * age, age, 1.0, 1.0], [0.5 * rate * age, age, 0.5, 2.0]]
 
 

@@ -118,14 +118,14 @@ def _conditional_expected_spend(params: FloatArray, x: FloatArray, m: FloatArray
 def _weighted_correlation(x: FloatArray, m: FloatArray, w: FloatArray) -> float | None:
     """Weighted Pearson correlation of x and m; None when either has no spread."""
     total = w.sum()
-    dx = x - (w @ x) / total
-    dm = m - (w @ m) / total
-    var_x = w @ (dx * dx)
-    var_m = w @ (dm * dm)
+    dx = x - dot(w, x) / total
+    dm = m - dot(w, m) / total
+    var_x = dot(w, dx * dx)
+    var_m = dot(w, dm * dm)
     scale = math.sqrt(var_x * var_m)
     if not scale > 0.0:
         return None
-    r = float((w @ (dx * dm)) / scale)
+    r = dot(w, dx * dm) / scale
     return min(1.0, max(-1.0, r))
 
 
@@ -180,8 +180,8 @@ def _starting_points(x: FloatArray, m: FloatArray, w: FloatArray) -> list[list[f
     a spend per purchase that is homogeneous (large p) or very dispersed (small p) within a
     customer.
     """
-    mean = float(w @ m / w.sum())
-    cv2 = float(w @ (m - mean) ** 2 / w.sum()) / mean**2
+    mean = dot(w, m) / float(w.sum())
+    cv2 = dot(w, (m - mean) ** 2) / float(w.sum()) / mean**2
     q = 2.0 + 1.0 / cv2 if cv2 > 0 else 10.0
     q = min(max(q, 2.5), 100.0)
     return [[p, q, mean * (q - 1.0) / p] for p in (1.0, 10.0)]
