@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import _model_checks as checks
 import mpmath
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lifetimes import BetaGeoFitter
 from lifetimes.datasets import load_cdnow_summary
+from reference import Sweep, assert_current, load
 from strategies import customer_summaries, positive_parameter
 
 import retention_kit as rk
@@ -261,39 +263,52 @@ def _wide_cases(
     return cases
 
 
-def _check_against_mpmath(cases: list[tuple[float, ...]]) -> None:
-    for r, alpha, a, b, x, t_x, T, t in cases:
+def _mp_reference(case: tuple[float, ...]) -> tuple[Any, ...]:
+    """log L, P(alive), E[purchases in t] and P(alive at T + t) given alive at T, and E[X(t)]
+    of a customer ``case`` = (r, alpha, a, b, x, t_x, T, t), by mpmath."""
+    r, alpha, a, b, x, t_x, T, t = case
+    with mpmath.workdps(40):
+        m_r, m_alpha, m_a, m_b = (mpmath.mpf(v) for v in (r, alpha, a, b))
+        odds = (
+            mpmath.mpf(0)
+            if x == 0
+            else m_a / (m_b + x - 1) * ((m_alpha + T) / (m_alpha + t_x)) ** (m_r + x)
+        )
+        alive = 1 / (1 + odds)
+        log_l = (
+            mpmath.loggamma(m_r + x)
+            - mpmath.loggamma(m_r)
+            + m_r * mpmath.log(m_alpha)
+            + mpmath.log(mpmath.beta(m_a, m_b + x) / mpmath.beta(m_a, m_b))
+            - (m_r + x) * mpmath.log(m_alpha + T)
+            + mpmath.log(1 + odds)
+        )
+    purchases, survival = _mp_given_alive(r + x, a, b + x, t / (alpha + T))
+    new, _ = _mp_given_alive(r, a, b, t / alpha)
+    return log_l, alive, purchases, survival, new
+
+
+def _check_against_mpmath(
+    cases: list[tuple[float, ...]], references: list[tuple[Any, ...] | None] | None = None
+) -> None:
+    """Compare with `_mp_reference` (``references``, one per case, else computed now)."""
+    for i, (r, alpha, a, b, x, t_x, T, t) in enumerate(cases):
         case = (r, alpha, a, b, x, t_x, T, t)
         model = rk.BGNBD(r=r, alpha=alpha, a=a, b=b)
         summary = rk.CustomerSummary([x], [t_x], [T])
-        with mpmath.workdps(40):
-            m_r, m_alpha, m_a, m_b = (mpmath.mpf(v) for v in (r, alpha, a, b))
-            odds = (
-                mpmath.mpf(0)
-                if x == 0
-                else m_a / (m_b + x - 1) * ((m_alpha + T) / (m_alpha + t_x)) ** (m_r + x)
-            )
-            alive = 1 / (1 + odds)
-            log_l = (
-                mpmath.loggamma(m_r + x)
-                - mpmath.loggamma(m_r)
-                + m_r * mpmath.log(m_alpha)
-                + mpmath.log(mpmath.beta(m_a, m_b + x) / mpmath.beta(m_a, m_b))
-                - (m_r + x) * mpmath.log(m_alpha + T)
-                + mpmath.log(1 + odds)
-            )
+        reference = _mp_reference(case) if references is None else references[i]
+        assert reference is not None, case
+        log_l, alive, purchases, survival, new = reference
         assert float(model.log_likelihood(summary)[0]) == pytest.approx(
             float(log_l), rel=1e-10, abs=1e-10
         ), case
         assert float(model.probability_alive(summary)[0]) == pytest.approx(
             float(alive), rel=1e-10
         ), case
-        purchases, survival = _mp_given_alive(r + x, a, b + x, t / (alpha + T))
         got = float(model.conditional_expected_purchases(t, summary)[0])
         assert got == pytest.approx(float(alive * purchases), rel=1e-8), case
         got = float(model.probability_alive(summary, t=t)[0])
         assert got == pytest.approx(float(alive * survival), rel=1e-8), case
-        new, _ = _mp_given_alive(r, a, b, t / alpha)
         assert float(model.expected_purchases(t)) == pytest.approx(float(new), rel=1e-8), case
 
 
@@ -301,9 +316,39 @@ def test_predictions_against_mpmath_on_wide_domain() -> None:
     _check_against_mpmath(_wide_cases(seed=11, n=20, largest=1e3, max_frequency=2000))
 
 
+MANY_CASES: dict[str, Any] = {"seed": 12, "n": 300}
+
+# The reference values of the 300 cases take 7 minutes: they are stored in
+# tests/reference/bgnbd.json (python -m tests.reference.generate bgnbd).
+SWEEP = Sweep(
+    name="bgnbd",
+    test="tests/test_bgnbd.py::test_predictions_against_mpmath_on_many_points",
+    generator="tests/test_bgnbd.py::_wide_cases",
+    arguments=MANY_CASES,
+    reference="tests/test_bgnbd.py::_mp_reference",
+    precision="40 digits (log L, P(alive)), 60 in _mp_given_alive",
+    inputs=("r", "alpha", "a", "b", "x", "t_x", "T", "t"),
+    outputs=(
+        "log_likelihood",
+        "probability_alive",
+        "purchases_given_alive",
+        "survival_given_alive",
+        "expected_purchases",
+    ),
+    points=lambda: _wide_cases(**MANY_CASES),
+    compute=_mp_reference,
+)
+
+
 @pytest.mark.slow
 def test_predictions_against_mpmath_on_many_points() -> None:
-    _check_against_mpmath(_wide_cases(seed=12, n=300))
+    cases = _wide_cases(**MANY_CASES)
+    _check_against_mpmath(cases, load(SWEEP).references_for(cases))
+
+
+def test_reference_table_is_current() -> None:
+    """The stored cases are the generator's, and the cheapest references recompute to them."""
+    assert_current(SWEEP)
 
 
 def test_expected_purchases_through_a_equal_one() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import _model_checks as checks
 import mpmath as mp
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lifetimes import ParetoNBDFitter
+from reference import Sweep, assert_current, load
 from strategies import customer_summaries, paretonbd_parameters
 
 import retention_kit as rk
@@ -155,9 +157,14 @@ def _random_points(
     return points
 
 
-def _check_against_reference(points, dps: int) -> None:  # type: ignore[no-untyped-def]
-    for params, x, t_x, T in points:
-        value, gradient, alive = _reference(params, x, t_x, T, dps=dps)
+def _check_against_reference(points, dps: int, references=None) -> None:  # type: ignore[no-untyped-def]
+    """Compare with `_reference` at ``dps`` digits (``references``, one per point as
+    `_flat_reference` gives them, else computed now)."""
+    for i, (params, x, t_x, T) in enumerate(points):
+        if references is None:
+            value, gradient, alive = _reference(params, x, t_x, T, dps=dps)
+        else:
+            value, *gradient, alive = references[i]
         theta = np.array([params[k] for k in ("r", "alpha", "s", "beta")])
         args = (np.array([x]), np.array([t_x]), np.array([T]))
         ours = log_likelihood(theta, *args)[0]
@@ -286,10 +293,58 @@ def test_log_likelihood_and_gradient_match_mpmath() -> None:
     _check_against_reference(points, dps=30)
 
 
+MANY_POINTS: dict[str, Any] = {
+    "seed": 11,
+    "n": 40,
+    "low": 1e-3,
+    "high": 1e3,
+    "max_x": 1e4,
+    "max_T": 1e5,
+}
+_NAMES = ("r", "alpha", "s", "beta")
+
+
+def _flat(point: tuple[dict[str, float], float, float, float]) -> tuple[float, ...]:
+    """(r, alpha, s, beta, x, t_x, T) of a point of `_random_points`."""
+    params, x, t_x, T = point
+    return (*(params[k] for k in _NAMES), x, t_x, T)
+
+
+def _flat_reference(flat: tuple[float, ...]) -> tuple[Any, ...]:
+    """(log L, its gradient in r, alpha, s, beta, P(alive)) by `_reference` at 50 digits."""
+    r, alpha, s, beta, x, t_x, T = flat
+    value, gradient, alive = _reference(
+        {"r": r, "alpha": alpha, "s": s, "beta": beta}, x, t_x, T, dps=50
+    )
+    return (value, *gradient, alive)
+
+
+# The reference values of the 40 points take half a minute: they are stored in
+# tests/reference/paretonbd.json (python -m tests.reference.generate paretonbd).
+SWEEP = Sweep(
+    name="paretonbd",
+    test="tests/test_paretonbd.py::test_log_likelihood_and_gradient_match_mpmath_many_points",
+    generator="tests/test_paretonbd.py::_random_points",
+    arguments=MANY_POINTS,
+    reference="tests/test_paretonbd.py::_reference",
+    precision="50 digits",
+    inputs=("r", "alpha", "s", "beta", "x", "t_x", "T"),
+    outputs=("log_likelihood", "d_r", "d_alpha", "d_s", "d_beta", "probability_alive"),
+    points=lambda: [_flat(p) for p in _random_points(**MANY_POINTS)],
+    compute=_flat_reference,
+)
+
+
 @pytest.mark.slow
 def test_log_likelihood_and_gradient_match_mpmath_many_points() -> None:
-    points = _random_points(11, 40, low=1e-3, high=1e3, max_x=1e4, max_T=1e5)
-    _check_against_reference(points, dps=50)
+    points = _random_points(**MANY_POINTS)
+    references = load(SWEEP).references_for([_flat(p) for p in points])
+    _check_against_reference(points, dps=50, references=references)
+
+
+def test_reference_table_is_current() -> None:
+    """The stored points are the generator's, and the cheapest references recompute to them."""
+    assert_current(SWEEP)
 
 
 @pytest.mark.slow

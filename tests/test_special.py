@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import mpmath as mp
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import Sweep, assert_current, load
 from strategies import positive_parameter
 
 from retention_kit.models._special import (
@@ -96,17 +98,31 @@ def random_domain_points(seed: int, n: int, high: float = 1e4) -> list[tuple[flo
     return points
 
 
-def check_against_mpmath(points: list[tuple[float, ...]], *, undecided: float = 0.0) -> None:
-    """Compare with the reference; at most a share ``undecided`` of points may have none."""
+def reference_or_none(point: tuple[float, ...]) -> tuple[mp.mpf] | None:
+    """(`reference_log_hyp2f1` at ``point``,), or None where it is `Undecided`."""
+    try:
+        return (reference_log_hyp2f1(*point),)
+    except Undecided:
+        return None
+
+
+def check_against_mpmath(
+    points: list[tuple[float, ...]],
+    *,
+    undecided: float = 0.0,
+    references: list[tuple[mp.mpf, ...] | None] | None = None,
+) -> None:
+    """Compare with the reference (``references``, one per point, else computed now); at most a
+    share ``undecided`` of points may have none."""
     values = np.array(points)
     got = log_hyp2f1(*values.T)
     skipped = 0
-    for point, value in zip(points, got, strict=True):
-        try:
-            expected = reference_log_hyp2f1(*point)
-        except Undecided:
+    for i, (point, value) in enumerate(zip(points, got, strict=True)):
+        reference = reference_or_none(point) if references is None else references[i]
+        if reference is None:
             skipped += 1
             continue
+        (expected,) = reference
         # The relative error of 2F1 is the absolute error of its log. Both carry the rounding
         # of terms such as b log(t), of the size of the parameters: 1e-16 x 1e5 x a few.
         tolerance = 1e-10 if abs(expected) < 700 else 1e-13 * float(abs(expected))
@@ -118,9 +134,34 @@ def test_matches_mpmath_on_random_points() -> None:
     check_against_mpmath(random_domain_points(seed=20240601, n=60, high=1e3))
 
 
+MANY_POINTS: dict[str, Any] = {"seed": 7, "n": 300, "high": 1e5}
+
+# The reference values of the 300 points take 15 minutes: they are stored in
+# tests/reference/log_hyp2f1.json (python -m tests.reference.generate log_hyp2f1).
+SWEEP = Sweep(
+    name="log_hyp2f1",
+    test="tests/test_special.py::test_matches_mpmath_on_many_random_points",
+    generator="tests/test_special.py::random_domain_points",
+    arguments=MANY_POINTS,
+    reference="tests/test_special.py::reference_log_hyp2f1",
+    precision="50 digits",
+    inputs=("a", "b", "c", "z"),
+    outputs=("log_hyp2f1",),
+    points=lambda: random_domain_points(**MANY_POINTS),
+    compute=reference_or_none,
+)
+
+
 @pytest.mark.slow
 def test_matches_mpmath_on_many_random_points() -> None:
-    check_against_mpmath(random_domain_points(seed=7, n=300, high=1e5), undecided=0.05)
+    points = random_domain_points(**MANY_POINTS)
+    references = load(SWEEP).references_for(points)
+    check_against_mpmath(points, undecided=0.05, references=references)
+
+
+def test_reference_table_is_current() -> None:
+    """The stored points are the generator's, and the cheapest references recompute to them."""
+    assert_current(SWEEP)
 
 
 @pytest.mark.parametrize(

@@ -202,7 +202,7 @@ class BGBB(Model):
         Notes
         -----
         Maximizes the weighted sum of log L (eq. 5 of Fader, Hardie & Shang 2010) over the
-        log-parameters with L-BFGS-B and the analytic gradient (digamma functions), and
+        log-parameters with L-BFGS and the analytic gradient (digamma functions), and
         takes standard errors from the Hessian.
 
         Examples
