@@ -53,7 +53,7 @@ _GRADIENT_TOLERANCE = 1e-10
 _REDUCTION_TOLERANCE = 1e-15
 """Converged when a step lowers the objective by less than this, relative to its size."""
 _SUFFICIENT_DECREASE = 1e-4
-_MAX_BACKTRACKS = 60
+_MAX_BACKTRACKS = 20
 _MEMORY = 10
 
 
@@ -333,7 +333,7 @@ class _Run:
 
 
 def _projected(x: FloatArray, gradient: FloatArray) -> FloatArray:
-    """Return the gradient without the components that push a coordinate out of the box."""
+    """Return the gradient without the components whose descent leaves the box."""
     out = gradient.copy()
     out[((x <= -_LOG_BOUND) & (gradient > 0)) | ((x >= _LOG_BOUND) & (gradient < 0))] = 0.0
     return out
@@ -378,13 +378,12 @@ def _minimize(objective: _Objective, start: FloatArray, max_iterations: int) -> 
     for iteration in range(1, max_iterations + 1):
         if float(np.max(np.abs(_projected(x, gradient)))) <= _GRADIENT_TOLERANCE:
             return _Run(x, f, gradient, iteration - 1, True, False, "CONVERGENCE: gradient")
-        direction = _direction(gradient, pairs)
-        if not float(direction @ gradient) < 0.0:  # lost curvature information: start afresh
+        # Along -H g, without moves out through a bound; if that is no descent direction
+        # (the curvature pairs mislead), start afresh from the projected steepest descent.
+        direction = -_projected(x, -_direction(gradient, pairs))
+        if not float(direction @ gradient) < 0.0:
             pairs.clear()
-            direction = -gradient
-        direction[
-            ((x <= -_LOG_BOUND) & (direction < 0)) | ((x >= _LOG_BOUND) & (direction > 0))
-        ] = 0.0
+            direction = -_projected(x, gradient)
         room = np.where(direction > 0, _LOG_BOUND - x, -_LOG_BOUND - x)
         moving = direction != 0.0
         step = min(1.0, float(np.min(room[moving] / direction[moving], initial=np.inf)))
