@@ -106,6 +106,8 @@ def _per_distinct_row(
     function: Callable[..., FloatArray], default: float, *values: ArrayLike
 ) -> FloatArray:
     """Apply ``function`` to the distinct rows with y > 0 (y last); ``default`` where y = 0."""
+    if not np.any(np.asarray(values[-1]) > 0):  # no horizon at all: nothing to evaluate
+        return np.full(np.broadcast_shapes(*(np.shape(v) for v in values)), default)
     arrays, shape = _inputs(*values)
     out = np.full(arrays[0].size, default)
     todo = np.flatnonzero(arrays[-1] > 0)

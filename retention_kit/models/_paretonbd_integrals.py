@@ -39,6 +39,7 @@ import numpy as np
 from numpy.polynomial.legendre import leggauss
 
 from .._typing import FloatArray, IntArray
+from ._special import softplus
 
 __all__ = [
     "TailIntegral",
@@ -152,10 +153,6 @@ def _series(table: FloatArray, z: FloatArray, group: IntArray) -> FloatArray:
     result = np.empty_like(out)
     result[:, order] = out
     return result
-
-
-def _softplus(v: FloatArray) -> FloatArray:
-    return np.logaddexp(0.0, v)
 
 
 LogDensity = Callable[[FloatArray], FloatArray]
@@ -496,9 +493,7 @@ def _log_purchase_integral_batch(
 
     def psi(u: FloatArray) -> FloatArray:
         out: FloatArray = (
-            grow * u
-            - fall_a * np.logaddexp(0.0, u - log_alpha)
-            - fall_b * np.logaddexp(0.0, u - log_beta)
+            grow * u - fall_a * softplus(u - log_alpha) - fall_b * softplus(u - log_beta)
         )
         return out
 
@@ -556,7 +551,7 @@ def _log_discount_factor_batch(s: float, omega: FloatArray) -> FloatArray:
     shift = log_omega[:, None]
 
     def psi(u: FloatArray) -> FloatArray:
-        out: FloatArray = u - np.exp(u) - s * np.logaddexp(0.0, u - shift)
+        out: FloatArray = u - np.exp(u) - s * softplus(u - shift)
         return out
 
     def dpsi(u: FloatArray) -> FloatArray:

@@ -31,7 +31,7 @@ from ..summary import CustomerSummary
 from ._base import Model, register
 from ._given_alive import log_expected_purchases, log_survival
 from ._mle import FitResult, distinct_frequencies, dot, maximize_likelihood, sum_by
-from ._special import log_gamma_ratio
+from ._special import log_gamma_ratio, softplus
 
 __all__ = [
     "BGNBD",
@@ -76,7 +76,7 @@ def log_likelihood(
             + \delta_{x > 0} \frac{a}{b + x - 1} (\alpha + t_x)^{-(r + x)}\right],
 
     using B(a + 1, b + x - 1) = B(a, b + x) a / (b + x - 1); the bracket is summed as
-    ``log(alpha + T)`` terms plus ``logaddexp(0, d)`` with d the log-odds of dropping out.
+    ``log(alpha + T)`` terms plus softplus(d) = log(1 + e^d), d the log-odds of dropping out.
 
     Parameters
     ----------
@@ -105,7 +105,7 @@ def log_likelihood(
         - log_gamma_ratio(a + b, x)
         - (r + x) * np.log(alpha + T)
     )
-    out: FloatArray = common + np.logaddexp(0.0, _log_odds_dropped(params, x, t_x, T))
+    out: FloatArray = common + softplus(_log_odds_dropped(params, x, t_x, T))
     return out
 
 
@@ -274,7 +274,7 @@ def log_probability_alive(
     ...                              np.array([38.86, 38.86]))).round(4)
     array([0.7266, 1.    ])
     """
-    out: FloatArray = -np.logaddexp(0.0, _log_odds_dropped(params, x, t_x, T))
+    out: FloatArray = -softplus(_log_odds_dropped(params, x, t_x, T))
     return out
 
 

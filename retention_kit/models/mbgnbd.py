@@ -33,6 +33,7 @@ from ..summary import CustomerSummary
 from ._base import Model, register
 from ._given_alive import log_expected_purchases, log_survival
 from ._mle import distinct_frequencies, dot, maximize_likelihood, sum_by
+from ._special import softplus
 from .bgnbd import _per_row, _starting_points, _times
 
 __all__ = ["MBGNBD"]
@@ -180,7 +181,7 @@ def log_probability_alive(
     """
     r, alpha, a, b = params
     log_odds = np.log(a) - np.log(b + x) + (r + x) * np.log1p((T - t_x) / (alpha + t_x))
-    out: FloatArray = -np.logaddexp(0.0, log_odds)
+    out: FloatArray = -softplus(log_odds)
     return out
 
 
