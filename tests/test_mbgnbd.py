@@ -15,6 +15,7 @@ from lifetimes import ModifiedBetaGeoFitter
 from strategies import customer_summaries, mbgnbd_parameters
 
 import retention_kit as rk
+from retention_kit.models.bgnbd import _WeightedLikelihood
 from retention_kit.models.mbgnbd import log_likelihood, log_likelihood_gradient
 
 PUBLISHED = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
@@ -402,3 +403,18 @@ def test_no_warnings_on_cdnow(cdnow: rk.CustomerSummary) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rk.MBGNBD.fit(cdnow)
+
+
+@settings(max_examples=30)
+@given(params=mbgnbd_parameters(), summary=customer_summaries(max_frequency=30, max_T=100.0))
+def test_weighted_likelihood_is_the_weighted_sum_of_rows(
+    params: dict[str, float], summary: rk.CustomerSummary
+) -> None:
+    """The fit's objective (BG/NBD's, shifted) is the weighted sum of the rows of eq. 4."""
+    theta = np.array(list(params.values()))
+    x, t_x, T = summary.frequency, summary.recency, summary.T
+    w = np.random.default_rng(0).uniform(0.5, 3.0, len(summary))
+    total, gradient = _WeightedLikelihood.build(x, t_x, T, w, shift=1.0)(theta)
+    assert total == pytest.approx(float(w @ log_likelihood(theta, x, t_x, T)), rel=1e-11)
+    expected = log_likelihood_gradient(theta, x, t_x, T) @ w
+    np.testing.assert_allclose(gradient, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())

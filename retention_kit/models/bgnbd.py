@@ -170,11 +170,15 @@ class _WeightedLikelihood:
     The gamma and digamma terms depend on x alone: they are computed once per distinct
     frequency (a few hundred values even for millions of customers) and weighted by the total
     weight of its rows. Per row there are only logs and reciprocals of alpha + T and
-    alpha + t_x, and the drop-out branch only for the rows with x > 0, which are stored last
-    so that their share of the per-row arrays is a view. Using
+    alpha + t_x, and the drop-out branch only for the rows that can have dropped out, which are
+    stored last so that their share of the per-row arrays is a view. Using
     log((alpha + T) / (alpha + t_x)) = log1p(T / alpha) - log1p(t_x / alpha) saves a log per
     row; it costs absolute, not relative, accuracy where t_x is close to T, which is all the
     total needs.
+
+    With ``shift`` 1 the same code is the MBG/NBD likelihood (Batislam et al. 2007, eq. 4):
+    there a customer may also drop out at time 0, so every row has the drop-out branch, its
+    odds are a / (b + x) instead of a / (b + x - 1), and B(a, b + x + 1) replaces B(a, b + x).
     """
 
     x: FloatArray
@@ -188,12 +192,18 @@ class _WeightedLikelihood:
     first_repeat: int
     total_weight: float
     weighted_purchases: float
+    shift: float
 
     @classmethod
-    def build(cls, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray) -> Self:
-        order = np.argsort(x > 0, kind="stable")
-        x, t_x, T, w = x[order], t_x[order], T[order], w[order]
-        first_repeat = int(np.searchsorted(x > 0, True))
+    def build(
+        cls, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray, *, shift: float = 0.0
+    ) -> Self:
+        if shift:  # MBG/NBD: every row may have dropped out
+            first_repeat = 0
+        else:
+            order = np.argsort(x > 0, kind="stable")
+            x, t_x, T, w = x[order], t_x[order], T[order], w[order]
+            first_repeat = int(np.searchsorted(x > 0, True))
         frequencies, index = distinct_frequencies(x)
         per_frequency = sum_by(index, w, frequencies.size)
         wx = w * x
@@ -209,24 +219,26 @@ class _WeightedLikelihood:
             first_repeat=first_repeat,
             total_weight=float(w.sum()),
             weighted_purchases=float(wx.sum()),
+            shift=shift,
         )
 
     def __call__(self, params: FloatArray) -> tuple[float, FloatArray]:
         r, alpha, a, b = (float(v) for v in params)
         xs, per_x, total = self.frequencies, self.per_frequency, self.total_weight
-        # Terms of x alone, once per distinct frequency.
-        x_part = log_gamma_ratio(r, xs) + log_gamma_ratio(b, xs) - log_gamma_ratio(a + b, xs)
+        # Terms of x alone, once per distinct frequency; beta terms at x + shift.
+        xb = xs + self.shift
+        x_part = log_gamma_ratio(r, xs) + log_gamma_ratio(b, xb) - log_gamma_ratio(a + b, xb)
         value = float(per_x @ x_part) + total * r * math.log(alpha)
         value -= math.log(alpha) * (r * total + self.weighted_purchases)
-        psi_tail = float(per_x @ special.digamma(a + b + xs))
+        psi_tail = float(per_x @ special.digamma(a + b + xb))
         psi_ab = special.digamma(a + b)
         d_r = float(per_x @ special.digamma(r + xs)) - total * special.digamma(r)
         d_a = total * psi_ab - psi_tail
-        d_b = float(per_x @ special.digamma(b + xs)) - total * (special.digamma(b) - psi_ab)
+        d_b = float(per_x @ special.digamma(b + xb)) - total * (special.digamma(b) - psi_ab)
         d_b -= psi_tail
-        with np.errstate(divide="ignore", invalid="ignore"):  # x = 0 has no drop-out branch
-            log_odds_x = math.log(a) - np.log(b + xs - 1.0)
-            per_b_x = 1.0 / (b + xs - 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # BG/NBD's x = 0: no drop-out
+            log_odds_x = math.log(a) - np.log(b + xb - 1.0)
+            per_b_x = 1.0 / (b + xb - 1.0)
         # Every row: -(r + x) log(1 + T / alpha) and its derivatives.
         w, wx = self.w, self.wx
         scale = 1.0 / alpha

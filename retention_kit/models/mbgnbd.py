@@ -27,14 +27,14 @@ from numpy.typing import ArrayLike
 from scipy import special
 
 from .._errors import InvalidDataError
-from .._typing import FloatArray, IntArray
+from .._typing import FloatArray
 from .._validation import MAX_ROWS_SHOWN
 from ..summary import CustomerSummary
 from ._base import Model, register
 from ._given_alive import log_expected_purchases, log_survival
-from ._mle import distinct_frequencies, dot, maximize_likelihood, sum_by
+from ._mle import maximize_likelihood
 from ._special import softplus
-from .bgnbd import _per_row, _starting_points, _times
+from .bgnbd import _per_row, _starting_points, _times, _WeightedLikelihood
 
 __all__ = ["MBGNBD"]
 
@@ -129,45 +129,6 @@ def log_likelihood_gradient(
     parts = _branches(params, x, log_odds[index], t_x, T)
     d_r, d_alpha, d_a, d_b = _row_gradient(params, x, t_x, T, parts)
     return np.stack([d_r + c_r[index], d_alpha, d_a + c_a[index], d_b + c_b[index]])
-
-
-@dataclass(frozen=True, slots=True)
-class _WeightedLikelihood:
-    """The weighted total log-likelihood and its gradient, for the optimizer.
-
-    Everything that depends on x alone is computed once per distinct frequency (a few dozen
-    values even for millions of customers) and weighted by the total weight of its rows.
-    """
-
-    x: FloatArray
-    t_x: FloatArray
-    T: FloatArray
-    w: FloatArray
-    frequencies: FloatArray
-    index: IntArray
-    per_frequency: FloatArray
-
-    @classmethod
-    def build(cls, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray) -> Self:
-        frequencies, index = distinct_frequencies(x)
-        per_frequency = sum_by(index, w, frequencies.size)
-        return cls(x, t_x, T, w, frequencies, index, per_frequency)
-
-    def __call__(self, params: FloatArray) -> tuple[float, FloatArray]:
-        w, per_x = self.w, self.per_frequency
-        common, log_odds, c_r, c_a, c_b = _per_frequency(params, self.frequencies)
-        parts = _branches(params, self.x, log_odds[self.index], self.t_x, self.T)
-        total = float(per_x @ common) + dot(w, np.logaddexp(parts[0], parts[1]))
-        d_r, d_alpha, d_a, d_b = _row_gradient(params, self.x, self.t_x, self.T, parts)
-        gradient = np.array(
-            [
-                float(per_x @ c_r) + dot(w, d_r),
-                dot(w, d_alpha),
-                float(per_x @ c_a) + dot(w, d_a),
-                float(per_x @ c_b) + dot(w, d_b),
-            ]
-        )
-        return total, gradient
 
 
 def log_probability_alive(
@@ -413,7 +374,7 @@ class MBGNBD(Model):
         data = summary.compress()
         x, t_x, T, w = data.frequency, data.recency, data.T, data.weights()
         starts = _starting_points(x, T, w) if initial is None else cls._start(initial)
-        likelihood = _WeightedLikelihood.build(x, t_x, T, w)
+        likelihood = _WeightedLikelihood.build(x, t_x, T, w, shift=1.0)
         options = cls._fit_options(w, summary.unit, penalizer)
         theta, result = maximize_likelihood(likelihood, starts, **options)
         return cls._fitted(theta, result, summary.unit)
