@@ -25,6 +25,27 @@ def _arrays_equal(a: NDArray[Any] | None, b: NDArray[Any] | None) -> bool:
     return bool(np.array_equal(a, b))
 
 
+_DAYS_PER_UNIT = (1.0, 7.0)
+_RADIX_SPAN = 2**16
+
+
+def _sort_key(column: FloatArray) -> NDArray[Any]:
+    """Return a key that sorts like ``column``, as 16-bit integers when that is exact.
+
+    Summaries hold whole numbers of days, in days or in weeks of 7 days, and their frequencies
+    are whole numbers; numpy sorts 16-bit integers by radix, ten times faster than floats. The
+    column itself is the key when its values are not whole days or span 65,536 or more.
+    """
+    if column.size == 0:
+        return column
+    for days_per_unit in _DAYS_PER_UNIT:
+        days = np.rint(column * days_per_unit)
+        low = float(days.min())
+        if float(days.max()) - low < _RADIX_SPAN and np.array_equal(days / days_per_unit, column):
+            return (days - low).astype(np.uint16)
+    return column
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class CustomerSummary:
     """Frequency, recency and age of each customer, the input of every transaction model.
@@ -252,7 +273,7 @@ class CustomerSummary:
         columns = [self.frequency, self.recency, self.T]
         if self.monetary_value is not None:
             columns.append(self.monetary_value)
-        order = np.lexsort(columns[::-1])  # lexsort's primary key is its last
+        order = np.lexsort([_sort_key(c) for c in columns[::-1]])  # primary key: the last
         stacked = [c[order] for c in columns]
         change = np.zeros(len(self), dtype=bool)
         if len(self):

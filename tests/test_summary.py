@@ -194,6 +194,36 @@ def test_compress_merges_identical_rows() -> None:
     assert compressed.compress() == compressed
 
 
+@given(
+    days=st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 70_000), st.integers(0, 70_000)),
+        min_size=1,
+        max_size=60,
+    ),
+    per_unit=st.sampled_from([1.0, 7.0, 3.0]),
+    spread=st.sampled_from([1, 10_000]),
+)
+def test_compress_equals_sorting_the_distinct_rows(
+    days: list[tuple[int, int, int]], per_unit: float, spread: int
+) -> None:
+    """Whole days (in days or weeks: sorted as 16-bit integers) and other values (sorted as
+    floats) give the distinct rows in lexicographic order, with their counts."""
+    rows = []
+    for x, a, b in days:  # recency > 0 exactly when there are repeat purchases, up to T
+        recency = max(min(a, b) // spread, 1) if x > 0 else 0
+        rows.append((x, recency, max(max(a, b) // spread, recency)))
+    table = np.array(rows, dtype=float)
+    summary = rk.CustomerSummary(table[:, 0], table[:, 1] / per_unit, table[:, 2] / per_unit)
+    compressed = summary.compress()
+    table = np.stack([summary.frequency, summary.recency, summary.T], axis=1)
+    distinct, counts = np.unique(table, axis=0, return_counts=True)
+    np.testing.assert_array_equal(
+        np.stack([compressed.frequency, compressed.recency, compressed.T], axis=1), distinct
+    )
+    assert compressed.weight is not None
+    np.testing.assert_array_equal(compressed.weight, counts)
+
+
 def test_compress_keeps_monetary_value_apart() -> None:
     summary = rk.CustomerSummary(
         frequency=[1, 1, 1], recency=[2.0, 2.0, 2.0], T=[5.0, 5.0, 5.0], monetary_value=[3, 4, 3]

@@ -238,19 +238,22 @@ def sum_by(index: IntArray, weight: FloatArray, size: int) -> FloatArray:
 
 @dataclass(slots=True)
 class _Objective:
-    """Penalized mean negative log-likelihood over log-parameters, caching the last point."""
+    """Penalized mean negative log-likelihood over log-parameters.
+
+    It remembers the log-likelihood at every point it evaluated, so that the driver does not
+    evaluate it again at the estimates.
+    """
 
     loglik: LogLikelihood
     total_weight: float
     penalizer: float
-    evaluations: int = 0
-    last: dict[bytes, tuple[float, FloatArray]] = field(default_factory=dict)
+    seen: dict[bytes, float] = field(default_factory=dict)
 
     def __call__(self, log_params: FloatArray) -> tuple[float, FloatArray]:
-        self.evaluations += 1
         params = np.exp(log_params)
         with np.errstate(all="ignore"):
             ll, grad = self.loglik(params)
+        self.seen[log_params.tobytes()] = float(ll)
         value = -ll / self.total_weight + self.penalizer * float(params @ params)
         gradient = (-grad / self.total_weight + 2.0 * self.penalizer * params) * params
         if not (math.isfinite(value) and np.all(np.isfinite(gradient))):
@@ -491,7 +494,7 @@ def maximize_likelihood(
             "values, or a small `penalizer=` (e.g. 0.001) to keep parameters bounded."
         )
     theta = np.exp(best.x)
-    ll, _ = loglik(theta)
+    ll = objective.seen[best.x.tobytes()]
     if not math.isfinite(ll):
         raise FitError(f"The log-likelihood at the estimates {theta.tolist()} is not finite.")
     converged = best.success
