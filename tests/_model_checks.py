@@ -207,6 +207,22 @@ def assert_time_scale_invariant(
 # --- fitting ---
 
 
+def assert_weighted_sum_of_rows(
+    likelihood: Callable[[Any], tuple[float, Any]],
+    log_likelihood: Callable[..., Any],
+    log_likelihood_gradient: Callable[..., Any],
+    theta: Any,
+    summary: rk.CustomerSummary,
+    w: Any,
+) -> None:
+    """A fit's objective equals the weighted sum of the per-row log-likelihoods and gradients."""
+    x, t_x, T = summary.frequency, summary.recency, summary.T
+    total, gradient = likelihood(theta)
+    assert total == pytest.approx(float(w @ log_likelihood(theta, x, t_x, T)), rel=1e-11)
+    expected = log_likelihood_gradient(theta, x, t_x, T) @ w
+    np.testing.assert_allclose(gradient, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
+
+
 def assert_fitted_to_cdnow(fitted: Any, cdnow: rk.CustomerSummary, log_likelihood: float) -> None:
     """``fitted`` is the converged fit to ``cdnow`` (2357 customers, in weeks) with the published
     ``log_likelihood`` (to 0.05), the sum of the rows', and a standard error for each parameter."""

@@ -515,13 +515,16 @@ def test_gradient_matches_finite_differences(
 def test_weighted_likelihood_is_the_weighted_sum_of_rows(
     params: dict[str, float], summary: rk.CustomerSummary
 ) -> None:
-    theta = np.array(list(params.values()))
     x, t_x, T = summary.frequency, summary.recency, summary.T
     w = np.random.default_rng(0).uniform(0.5, 3.0, len(summary))
-    total, gradient = _WeightedLikelihood.build(x, t_x, T, w)(theta)
-    assert total == pytest.approx(float(w @ log_likelihood(theta, x, t_x, T)), rel=1e-11)
-    expected = log_likelihood_gradient(theta, x, t_x, T) @ w
-    np.testing.assert_allclose(gradient, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
+    checks.assert_weighted_sum_of_rows(
+        _WeightedLikelihood.build(x, t_x, T, w),
+        log_likelihood,
+        log_likelihood_gradient,
+        np.array(list(params.values())),
+        summary,
+        w,
+    )
 
 
 def test_compressed_fit_equals_expanded_fit(fitted: rk.BGNBD, cdnow: rk.CustomerSummary) -> None:
