@@ -8,7 +8,10 @@ exist yet raises `NotAvailable` when the thunk is built: it is reported, never f
 
 Peers: lifetimes 0.11.3 for every model and for ``summarize``; for cohort tables and the
 purchase cycle, which lifetimes lacks, a plain pandas implementation stands in as the
-reference answer and a baseline ("pandas (reference code)").
+reference answer and a baseline ("pandas (reference code)"). clvkit and pymc-marketing (its
+MAP fit and its predictions) join the cases where they compute the same thing, when they are
+importable (``pip install -e ".[bench]"``); otherwise their rows are left out
+(`OPTIONAL_PEERS`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,17 @@ Inputs = dict[str, Any]
 RK = "retention_kit"
 LIFETIMES = "lifetimes"
 PANDAS = "pandas (reference code)"
+CLVKIT = "clvkit"
+PYMC = "pymc-marketing"
+PYMC_FLAT = "pymc-marketing (MAP, flat priors)"
+PYMC_PRIORS = "pymc-marketing (MAP, default priors)"
+# Peers that are timed only where importable (the `bench` extra): library -> module.
+OPTIONAL_PEERS = {
+    CLVKIT: "clvkit",
+    PYMC: "pymc_marketing",
+    PYMC_FLAT: "pymc_marketing",
+    PYMC_PRIORS: "pymc_marketing",
+}
 
 SCALES: dict[str, dict[str, int]] = {
     # customers: the BG/NBD base (fits, predictions, CLV); pareto: the Pareto/NBD base;
@@ -75,6 +89,10 @@ class Case:
     fit_model: str | None = None  # rk model name when the case is a fit (for the LL check)
     reuse_peers_of: str | None = None  # take the peers' measurements from this case
     notes: str = ""
+    peer_notes: dict[str, str] = field(default_factory=dict)  # printed on a peer's row
+    # Peers whose fit maximizes another objective (a posterior with priors): their parameters
+    # are compared, but a higher likelihood of ours does not make them agree.
+    other_objective: tuple[str, ...] = ()
 
     def size(self, scale: str) -> int:
         return SCALES[scale][self.size_key]
@@ -407,6 +425,214 @@ def _lt_clv(inputs: Inputs) -> Thunk:
     return run
 
 
+# --- clvkit and pymc-marketing -----------------------------------------------------------------
+
+_CLVKIT_NAMES = {"gamma": "v"}  # clvkit's Gamma-Gamma scale is gamma; lifetimes and rk call it v
+
+
+def _clvkit_base(inputs: Inputs, *, money: bool = False, rows: Any = None) -> Any:
+    """The benchmark's day-level summary as a clvkit ``CustomerBase`` (not timed)."""
+    import clvkit
+    import pandas as pd
+
+    frame = _pandas_summary(inputs, rows)
+    if not money:
+        frame = frame.drop(columns="monetary_value")
+    frame.index.name = "customer_id"
+    end = pd.Timestamp(data.START + np.timedelta64(data.OBSERVATION_DAYS, "D"))
+    return clvkit.CustomerBase(
+        frame, time_unit="D", observation_period_end=end, has_monetary=money, on_negative="net"
+    )
+
+
+def _clvkit_values(prediction: Any) -> Answer:
+    return {"values": prediction.to_pandas().iloc[:, 0].to_numpy(dtype=np.float64)}
+
+
+def _clvkit_fit(model: str, base_of: Callable[[Inputs], Any]) -> Callable[[Inputs], Thunk]:
+    def build(inputs: Inputs) -> Thunk:
+        import clvkit
+
+        cls = getattr(clvkit, model)
+        base = base_of(inputs)
+
+        def run() -> Answer:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted = cls().fit(base)
+            return {_CLVKIT_NAMES.get(k, k): np.float64(v) for k, v in fitted.params_.items()}
+
+        return run
+
+    return build
+
+
+def _clvkit_model(model: str, truth: dict[str, float], base: Any) -> Any:
+    """A clvkit model at known parameters. clvkit sets them only by fitting, so they are
+    assigned to the attributes its fit sets (a transaction model also records the time unit
+    and grain of its base, which scoring checks; Gamma-Gamma keeps the base itself)."""
+    import clvkit
+    import pandas as pd
+
+    instance = getattr(clvkit, model)()
+    if model == "GammaGamma":
+        instance.p, instance.q, instance.gamma = truth["p"], truth["q"], truth["v"]
+        instance._cb = base
+    else:
+        instance.params_ = pd.Series(truth)
+        instance.time_unit_, instance.collapse_ = base.time_unit, base.collapse
+    return instance
+
+
+def _clvkit_predict(model: str, truth: dict[str, float], method: str, *args: Any, money=False):
+    def build(inputs: Inputs) -> Thunk:
+        base = _clvkit_base(inputs, money=money)
+        call = getattr(_clvkit_model(model, truth, base), method)
+
+        def run() -> Answer:
+            return _clvkit_values(call(*args, base))
+
+        return run
+
+    return build
+
+
+class _Periods:
+    """A clvkit transaction model whose period is ``length`` units of its base.
+
+    clvkit's CLV sums expected purchases over whole periods of the base's time unit
+    (``predict(t)`` for t = 1, 2, ...); this adapter makes its period a month, as the
+    12-month CLV of lifetimes and retention_kit has it.
+    """
+
+    def __init__(self, model: Any, length: float) -> None:
+        self.model, self.length = model, length
+
+    def fit(self, base: Any) -> _Periods:
+        self.model.fit(base)
+        return self
+
+    def predict(self, t: float, base: Any = None) -> Any:
+        return self.model.predict(self.length * t, base)
+
+
+def _clvkit_clv(inputs: Inputs) -> Thunk:
+    import clvkit
+
+    base = _clvkit_base(inputs, money=True)
+    purchases = _Periods(_clvkit_model("BGNBD", data.BGNBD_TRUTH, base), 30.0)
+    spend = _clvkit_model("GammaGamma", data.GAMMA_GAMMA_TRUTH, base)
+    clv = clvkit.CLV(purchases, spend, check_independence=False)
+    clv._cb, clv.time_unit_ = base, base.time_unit  # what its fit would set
+
+    def run() -> Answer:
+        value = clv.predict(horizon=12, discount_rate=0.01, cb=base).to_pandas()["clv"]
+        return {"values": value.to_numpy(dtype=np.float64)}
+
+    return run
+
+
+def _pymc_frame(inputs: Inputs, *, money: bool = False, rows: Any = None) -> Any:
+    """The summary in pymc-marketing's format: a frame with a ``customer_id`` column."""
+    frame = _pandas_summary(inputs, rows)
+    if not money:
+        frame = frame.drop(columns="monetary_value")
+    frame.insert(0, "customer_id", np.arange(len(frame)))
+    return frame
+
+
+def _pymc_flat(names: tuple[str, ...]) -> Callable[[], dict[str, Any]]:
+    def config() -> dict[str, Any]:
+        from pymc_extras.prior import Prior
+
+        return {name: Prior("HalfFlat") for name in names}
+
+    return config
+
+
+def _pymc_fit(
+    model: str,
+    frame_of: Callable[[Inputs], Any],
+    names: tuple[str, ...],
+    config: Callable[[], dict[str, Any]] | None,
+) -> Callable[[Inputs], Thunk]:
+    """pymc-marketing's ``fit(method="map")``: `pymc.find_MAP` (scipy's L-BFGS-B on the log
+    posterior of the log-parameters, without the transform's Jacobian), model building and
+    PyTensor compilation included, as in a user's call."""
+
+    def build(inputs: Inputs) -> Thunk:
+        from pymc_marketing import clv
+
+        cls = getattr(clv, model)
+        frame = frame_of(inputs)
+
+        def run() -> Answer:
+            instance = cls(model_config=None if config is None else config())
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                idata = instance.fit(data=frame, method="map", progressbar=False)
+            posterior = idata.posterior
+            return {name: np.float64(posterior[name].values.squeeze()) for name in names}
+
+        return run
+
+    return build
+
+
+def _pymc_model(model: str, truth: dict[str, float], frame: Any) -> Any:
+    """A pymc-marketing model whose posterior is the one point ``truth``: its predictions
+    then are those at the known parameters."""
+    import arviz as az
+    from pymc_marketing import clv
+
+    instance = getattr(clv, model)()
+    if model != "GammaGammaModel":
+        instance.build_model(frame)  # the predictions read the model's coordinates
+    instance.idata = az.from_dict(posterior={k: np.array([[v]]) for k, v in truth.items()})
+    return instance
+
+
+def _pymc_predict(model: str, truth: dict[str, float], method: str, money=False, **kwargs):
+    def build(inputs: Inputs) -> Thunk:
+        frame = _pymc_frame(inputs, money=money)
+        call = getattr(_pymc_model(model, truth, frame), method)
+
+        def run() -> Answer:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                values = call(data=frame, **kwargs)
+            values = values.transpose(..., "customer_id")
+            return {"values": np.asarray(values, dtype=np.float64).reshape(-1)}
+
+        return run
+
+    return build
+
+
+_BG_NAMES = ("r", "alpha", "a", "b")
+_PYMC_FLAT_NOTE = (
+    "MAP with HalfFlat priors on r, alpha, a, b: `pymc.find_MAP` drops the log transform's "
+    "Jacobian, so this is the maximum-likelihood estimate, found by scipy's L-BFGS-B; the time "
+    "includes building the model and PyTensor's compilation (cached on disk after a first run)"
+)
+_PYMC_PRIORS_NOTE = (
+    "MAP with pymc-marketing's default priors (r ~ Weibull(2, 1), alpha ~ Weibull(2, 10), "
+    "a = phi kappa and b = (1 - phi) kappa with phi ~ Uniform(0, 1), kappa ~ Pareto(1, 1)): the "
+    "posterior mode, a "
+    "different objective from the likelihood, so its parameters differ; dLL > 0 is the "
+    "priors' pull, not an optimizer stopping short"
+)
+_CLVKIT_FIT_NOTE = (
+    "clvkit's fit: scipy's Nelder-Mead from all parameters at 1, then L-BFGS-B with "
+    "finite-difference gradients, on the log-parameters"
+)
+_CLVKIT_KNOWN = (
+    "clvkit sets parameters only by fitting: the known ones are assigned to the attributes "
+    "its fit sets"
+)
+_PYMC_KNOWN = "pymc-marketing's predictions with the known parameters as a one-point posterior"
+
+
 # --- cohorts and the purchase cycle ------------------------------------------------------------
 
 
@@ -499,6 +725,37 @@ print(json.dumps({{**purchases.params_.to_dict(), **spend.params_.to_dict(),
                   "clv_total": float(value.sum())}}))
 """
 
+_CLVKIT_PIPELINE = """
+import json
+import warnings
+warnings.simplefilter("ignore")
+import pandas as pd
+from clvkit import BGNBD, CLV, CustomerBase, GammaGamma
+
+
+class Months:  # clvkit's CLV counts whole weeks of this base: make its period 4.345 weeks
+    def __init__(self, model):
+        self.model = model
+
+    def fit(self, cb):
+        self.model.fit(cb)
+        return self
+
+    def predict(self, t, cb=None):
+        return self.model.predict(4.345 * t, cb)
+
+
+raw = pd.read_csv({path!r}, sep=r"\\s+", header=None, dtype={{2: str}},
+                  names=["master_id", "customer_id", "date", "cds", "amount"])
+base = CustomerBase.from_transactions(raw, "customer_id", "date", "amount", time_unit="W",
+                                      collapse="D", datetime_format="%Y%m%d")
+purchases, spend = BGNBD(), GammaGamma()
+clv = CLV(Months(purchases), spend, check_independence=False).fit(base)
+value = clv.predict(horizon=12, discount_rate=0.01).to_pandas()["clv"]
+print(json.dumps({{**purchases.params_.to_dict(), "p": spend.p, "q": spend.q, "v": spend.gamma,
+                  "clv_total": float(value.sum())}}))
+"""
+
 
 _PEAK_PROBE = """
 with open("/proc/self/status") as _status:
@@ -561,6 +818,12 @@ def _lt_pipeline(inputs: Inputs) -> Thunk:
     return _pipeline(_LT_PIPELINE.format(path=_cdnow_path()))(inputs)
 
 
+def _clvkit_pipeline(inputs: Inputs) -> Thunk:
+    import clvkit  # noqa: F401 (fail here rather than in the child when it is missing)
+
+    return _pipeline(_CLVKIT_PIPELINE.format(path=_cdnow_path()))(inputs)
+
+
 # --- the list ----------------------------------------------------------------------------------
 
 
@@ -574,42 +837,51 @@ _BGBB_OFFSET = (
 def _predict_cases() -> list[Case]:
     t = HORIZON_DAYS
     specs = [
-        ("bgnbd", "BG/NBD", "BGNBD", "BetaGeoFitter", data.BGNBD_TRUTH, "customers"),
-        ("pareto", "Pareto/NBD", "ParetoNBD", "ParetoNBDFitter", data.PARETO_TRUTH, "customers"),
-        ("mbgnbd", "MBG/NBD", "MBGNBD", "ModifiedBetaGeoFitter", data.BGNBD_TRUTH, "customers"),
+        ("bgnbd", "BG/NBD", "BGNBD", "BetaGeoFitter", "BetaGeoModel", data.BGNBD_TRUTH),
+        ("pareto", "Pareto/NBD", "ParetoNBD", "ParetoNBDFitter", None, data.PARETO_TRUTH),
+        (
+            "mbgnbd",
+            "MBG/NBD",
+            "MBGNBD",
+            "ModifiedBetaGeoFitter",
+            "ModifiedBetaGeoModel",
+            data.BGNBD_TRUTH,
+        ),
     ]
+    known = {CLVKIT: _CLVKIT_KNOWN, PYMC: _PYMC_KNOWN}
     cases = []
-    for key, title, model, fitter, truth, size in specs:
-        cases.append(
-            Case(
-                f"{key}_alive",
-                f"{title} P(alive)",
-                size,
-                _describe_customers,
-                lambda n: _summary_inputs(_customers(n)),
-                {
-                    RK: _rk_predict(model, truth, "probability_alive"),
-                    LIFETIMES: _lt_predict(fitter, truth, "conditional_probability_alive"),
-                },
-                tolerance=1e-8,
+    for key, title, model, fitter, pymc_model, truth in specs:
+        alive = {
+            RK: _rk_predict(model, truth, "probability_alive"),
+            LIFETIMES: _lt_predict(fitter, truth, "conditional_probability_alive"),
+        }
+        conditional = {
+            RK: _rk_predict(model, truth, "conditional_expected_purchases", t),
+            LIFETIMES: _lt_predict(
+                fitter, truth, "conditional_expected_number_of_purchases_up_to_time", t
+            ),
+        }
+        if pymc_model is not None:  # clvkit has BG/NBD and MBG/NBD, as pymc-marketing
+            alive[CLVKIT] = _clvkit_predict(model, truth, "probability_alive")
+            alive[PYMC] = _pymc_predict(pymc_model, truth, "expected_probability_alive")
+            conditional[CLVKIT] = _clvkit_predict(model, truth, "predict", t)
+            conditional[PYMC] = _pymc_predict(pymc_model, truth, "expected_purchases", future_t=t)
+        for suffix, name, libraries in [
+            ("alive", f"{title} P(alive)", alive),
+            ("conditional", f"{title} conditional expected purchases ({t:g} days)", conditional),
+        ]:
+            cases.append(
+                Case(
+                    f"{key}_{suffix}",
+                    name,
+                    "customers",
+                    _describe_customers,
+                    lambda n: _summary_inputs(_customers(n)),
+                    libraries,
+                    tolerance=1e-8,
+                    peer_notes=known if pymc_model is not None else {},
+                )
             )
-        )
-        cases.append(
-            Case(
-                f"{key}_conditional",
-                f"{title} conditional expected purchases ({t:g} days)",
-                size,
-                _describe_customers,
-                lambda n: _summary_inputs(_customers(n)),
-                {
-                    RK: _rk_predict(model, truth, "conditional_expected_purchases", t),
-                    LIFETIMES: _lt_predict(
-                        fitter, truth, "conditional_expected_number_of_purchases_up_to_time", t
-                    ),
-                },
-                tolerance=1e-8,
-            )
-        )
     m = BGBB_PERIODS
     cases += [
         Case(
@@ -667,15 +939,32 @@ def _predict_cases() -> list[Case]:
                     data.GAMMA_GAMMA_TRUTH,
                     "conditional_expected_average_profit",
                 ),
+                CLVKIT: _clvkit_predict(
+                    "GammaGamma", data.GAMMA_GAMMA_TRUTH, "predict", money=True
+                ),
+                PYMC: _pymc_predict(
+                    "GammaGammaModel", data.GAMMA_GAMMA_TRUTH, "expected_customer_spend", True
+                ),
             },
             tolerance=1e-8,
+            peer_notes={CLVKIT: _CLVKIT_KNOWN, PYMC: _PYMC_KNOWN},
         ),
     ]
     return cases
 
 
+def _clvkit_spend_base(inputs: Inputs) -> Any:
+    return _clvkit_base(inputs, money=True, rows=_repeaters(inputs))
+
+
+def _pymc_spend_frame(inputs: Inputs) -> Any:
+    frame = _pymc_frame(inputs, money=True, rows=_repeaters(inputs))
+    return frame[["customer_id", "frequency", "monetary_value"]]
+
+
 def _fit_cases() -> list[Case]:
     customers = lambda n: _summary_inputs(_customers(n))  # noqa: E731
+    flat = _pymc_flat(_BG_NAMES)
     return [
         Case(
             "bgnbd_fit",
@@ -686,9 +975,18 @@ def _fit_cases() -> list[Case]:
             {
                 RK: _rk_fit("BGNBD", _rk_summary),
                 LIFETIMES: _lifetimes_fit("BetaGeoFitter", _lt_columns),
+                CLVKIT: _clvkit_fit("BGNBD", _clvkit_base),
+                PYMC_FLAT: _pymc_fit("BetaGeoModel", _pymc_frame, _BG_NAMES, flat),
+                PYMC_PRIORS: _pymc_fit("BetaGeoModel", _pymc_frame, _BG_NAMES, None),
             },
             tolerance=1e-5,
             fit_model="BGNBD",
+            peer_notes={
+                CLVKIT: _CLVKIT_FIT_NOTE,
+                PYMC_FLAT: _PYMC_FLAT_NOTE,
+                PYMC_PRIORS: _PYMC_PRIORS_NOTE,
+            },
+            other_objective=(PYMC_PRIORS,),
         ),
         Case(
             "pareto_fit",
@@ -712,9 +1010,12 @@ def _fit_cases() -> list[Case]:
             {
                 RK: _rk_fit("MBGNBD", _rk_summary),
                 LIFETIMES: _lifetimes_fit("ModifiedBetaGeoFitter", _lt_columns),
+                CLVKIT: _clvkit_fit("MBGNBD", _clvkit_base),
+                PYMC_FLAT: _pymc_fit("ModifiedBetaGeoModel", _pymc_frame, _BG_NAMES, flat),
             },
             tolerance=1e-5,
             fit_model="MBGNBD",
+            peer_notes={CLVKIT: _CLVKIT_FIT_NOTE, PYMC_FLAT: _PYMC_FLAT_NOTE},
         ),
         Case(
             "bgbb_fit",
@@ -738,9 +1039,17 @@ def _fit_cases() -> list[Case]:
             {
                 RK: _rk_fit("GammaGamma", _rk_spend_summary),
                 LIFETIMES: _lifetimes_fit("GammaGammaFitter", _lt_spend_columns),
+                CLVKIT: _clvkit_fit("GammaGamma", _clvkit_spend_base),
+                PYMC_FLAT: _pymc_fit("GammaGammaModel", _pymc_spend_frame, ("p", "q", "v"), None),
             },
             tolerance=1e-5,
             fit_model="GammaGamma",
+            peer_notes={
+                CLVKIT: "clvkit's fit: scipy's L-BFGS-B with finite-difference gradients, on the "
+                "log-parameters",
+                PYMC_FLAT: "MAP with pymc-marketing's default priors for this model, HalfFlat "
+                "on p, q, v: the maximum-likelihood estimate (see the BG/NBD fit)",
+            },
         ),
     ]
 
@@ -777,8 +1086,13 @@ def all_cases() -> list[Case]:
             "customers",
             _describe_customers,
             lambda n: _summary_inputs(_customers(n)),
-            {RK: _rk_clv, LIFETIMES: _lt_clv},
+            {RK: _rk_clv, LIFETIMES: _lt_clv, CLVKIT: _clvkit_clv},
             tolerance=1e-8,
+            peer_notes={
+                CLVKIT: "clvkit's CLV.predict sums whole periods of the base's time unit (days "
+                "here): an adapter makes its period 30 days (`predict(t)` is the model's "
+                f"`predict(30 t)`); {_CLVKIT_KNOWN}, and its independence check is off"
+            },
         ),
         Case(
             "cohorts",
@@ -805,8 +1119,16 @@ def all_cases() -> list[Case]:
             "customers",
             lambda inputs: "2,357 customers, 6,919 rows",
             lambda n: {"n": 2357},
-            {RK: _rk_pipeline, LIFETIMES: _lt_pipeline},
+            {RK: _rk_pipeline, LIFETIMES: _lt_pipeline, CLVKIT: _clvkit_pipeline},
             tolerance=1e-5,
             kind="process",
+            peer_notes={
+                CLVKIT: "CustomerBase.from_transactions (weeks, daily grain), BGNBD and "
+                "GammaGamma through CLV.fit, CLV.predict over 12 periods of 4.345 weeks at 1% "
+                "(an adapter: clvkit's CLV counts whole weeks here); the independence check, "
+                "on by default, is off: the others do not compute it. clvkit's Gamma-Gamma fit "
+                "stops at scipy's default L-BFGS-B tolerances, so its p and q sit short of the "
+                "optimum along the flat p-q ridge (less likely than retention_kit's)"
+            },
         ),
     ]

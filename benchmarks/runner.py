@@ -30,6 +30,10 @@ Measurements
   does not count. For fits, ``dLL`` is retention_kit's total log-likelihood at its own
   estimates minus that at the peer's, both computed by retention_kit (>= 0: not a worse
   optimum); lifetimes reports a mean log-likelihood on rescaled time, which is not comparable.
+  A peer that maximizes another objective (pymc-marketing's MAP with its default priors,
+  `Case.other_objective`) agrees only if its parameters do.
+* Peers: lifetimes always; clvkit and pymc-marketing where importable (the ``bench`` extra),
+  their rows left out otherwise (`cases.OPTIONAL_PEERS`).
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ FLOOR = 1e-12
 MEMORY_MAX_SECONDS = 30.0  # a slower call is not run again just to measure its memory
 LL_SLACK = 1e-9  # relative: log-likelihoods this close are the same optimum in floating point
 FLAT_SLACK = 1e-7  # relative: a peer this close in log-likelihood sits on a flat ridge
-OTHER_PEERS = {"clvkit": "clvkit", "pymc-marketing (MAP fit)": "pymc_marketing"}
+OTHER_PEERS = {"clvkit": "clvkit", "pymc-marketing": "pymc_marketing"}  # label -> module
 
 
 @dataclass
@@ -90,6 +94,7 @@ class CaseResult:
     measurements: dict[str, Measurement]
     comparisons: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: str = ""
+    peer_notes: dict[str, str] = field(default_factory=dict)
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -161,6 +166,8 @@ def _worker(case_name: str, library: str, scale: str) -> int:
     modules = ["pandas", "scipy.optimize", "scipy.special"]
     modules += ["retention_kit", "narwhals"] if library == C.RK else []
     modules += ["lifetimes"] if library == C.LIFETIMES else []
+    modules += ["clvkit"] if library == C.CLVKIT else []
+    modules += ["arviz", "pymc_marketing.clv"] if library.startswith(C.PYMC) else []
     for module in modules:
         importlib.import_module(module)
     case = {c.name: c for c in C.all_cases()}[case_name]
@@ -224,7 +231,10 @@ def _compare(case: C.Case, inputs: C.Inputs, ours: Measurement, peer: Measuremen
         # ours is at least as likely: the peer's optimizer stopped short of the optimum.
         comparison["same_parameters"] = comparison["agrees"]
         comparison["not_worse"] = delta >= -LL_SLACK * max(1.0, abs(ll_ours))
-        comparison["agrees"] = comparison["agrees"] or comparison["not_worse"]
+        # A peer maximizing a posterior with priors is not judged by the likelihood alone.
+        comparison["other_objective"] = peer.library in case.other_objective
+        if not comparison["other_objective"]:
+            comparison["agrees"] = comparison["agrees"] or comparison["not_worse"]
     return comparison
 
 
@@ -240,10 +250,20 @@ def run_case(
     memory_all: bool = False,
 ) -> CaseResult:
     inputs = case.inputs(case.size(scale))
-    result = CaseResult(case.name, case.title, case.describe(inputs), {}, notes=case.notes)
+    result = CaseResult(
+        case.name,
+        case.title,
+        case.describe(inputs),
+        {},
+        notes=case.notes,
+        peer_notes=dict(case.peer_notes),
+    )
     ours_repeats, peer_repeats = REPEATS[scale]
     for library, build in case.libraries.items():
         is_rk = library == C.RK
+        module = C.OPTIONAL_PEERS.get(library)
+        if module is not None and importlib.util.find_spec(module) is None:
+            continue  # an optional peer that is not installed: no row
         previous = done.get(case.reuse_peers_of or "")
         if not is_rk and previous is not None and library in previous.measurements:
             result.measurements[library] = previous.measurements[library]
@@ -319,6 +339,8 @@ def machine() -> dict[str, Any]:
                     break
     except OSError:
         pass
+    from importlib.metadata import PackageNotFoundError, version
+
     versions = {"python": platform.python_version(), "numpy": np.__version__}
     versions["scipy"] = scipy.__version__
     for name in ("pandas", "narwhals", "lifetimes", "retention_kit"):
@@ -326,10 +348,12 @@ def machine() -> dict[str, Any]:
             versions[name] = __import__(name).__version__
         except ImportError:
             versions[name] = "not installed"
-    peers = {
-        label: ("installed" if importlib.util.find_spec(module) else "not installed")
-        for label, module in OTHER_PEERS.items()
-    }
+    peers = {}
+    for label, module in OTHER_PEERS.items():
+        try:  # the distribution's version, without importing it (pymc-marketing takes seconds)
+            peers[label] = version(label) if importlib.util.find_spec(module) else "not installed"
+        except PackageNotFoundError:
+            peers[label] = "installed"
     return {
         "nproc": len(os.sched_getaffinity(0)),
         "cpu": cpu,
@@ -368,13 +392,17 @@ def table(results: list[CaseResult]) -> str:
             first = library == next(iter(res.measurements))
             case, data = (f"{res.title} (`{res.case}`)", res.data) if first else ("", "")
             notes = []
+            peer_note = res.peer_notes.get(library, "")
             if m.status != "ok":
+                detail = "; ".join(x for x in (m.detail, peer_note) if x)
                 lines.append(
-                    f"| {case} | {data} | {library} | {m.status} | | | | | | | {m.detail} |"
+                    f"| {case} | {data} | {library} | {m.status} | | | | | | | {detail} |"
                 )
                 continue
             if m.detail:
                 notes.append(m.detail)
+            if peer_note:
+                notes.append(peer_note)
             if m.non_finite:
                 notes.append(f"**{m.non_finite} non-finite values**")
             speed = memory = diff = ""
@@ -403,7 +431,9 @@ def table(results: list[CaseResult]) -> str:
                     flat = abs(comparison["delta_ll"]) <= FLAT_SLACK * max(
                         1.0, abs(comparison["ll_ours"])
                     )
-                    if comparison["not_worse"] and not comparison["same_parameters"]:
+                    if comparison.get("other_objective") and comparison["not_worse"]:
+                        pass  # the peer's note says why its parameters differ
+                    elif comparison["not_worse"] and not comparison["same_parameters"]:
                         notes.append(
                             f"parameters differ by more than {comparison['tolerance']:g} "
                             "along a flat likelihood; retention_kit's estimates are at least "
