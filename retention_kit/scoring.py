@@ -25,7 +25,8 @@ from ._periods import check_period
 from ._typing import FloatArray, Period, TimeUnit
 from .clv import SpendModel, TransactionModel, customer_lifetime_value
 from .models._base import Model, model_from_dict
-from .summary import CustomerSummary
+from .models.bgbb import BGBB
+from .summary import CustomerSummary, DiscreteSummary
 
 __all__ = ["SCORE_COLUMNS", "lazy_summary", "score"]
 
@@ -130,22 +131,34 @@ def _score_arrays(
     discount_rate: float,
     step: float,
 ) -> dict[str, FloatArray]:
-    """Score one batch: the in-memory path on a `CustomerSummary` of the batch's rows."""
+    """Score one batch: the in-memory path on a summary of the batch's rows.
+
+    The summary is a `DiscreteSummary` when the batch has ``n_periods`` (BG/BB), otherwise a
+    `CustomerSummary`.
+    """
     if len(columns["frequency"]) == 0:  # engines ask an empty batch for the output types
         empty = np.zeros(0)
         names = SCORE_COLUMNS if spend is not None else SCORE_COLUMNS[:2]
         return dict.fromkeys(names, empty)
-    summary = CustomerSummary(
-        frequency=np.asarray(columns["frequency"], dtype=np.float64),
-        recency=np.asarray(columns["recency"], dtype=np.float64),
-        T=np.asarray(columns["T"], dtype=np.float64),
-        monetary_value=(
-            None
-            if "monetary_value" not in columns
-            else np.asarray(columns["monetary_value"], dtype=np.float64)
-        ),
-        unit=unit,
-    )
+    summary: CustomerSummary | DiscreteSummary
+    if "n_periods" in columns:
+        summary = DiscreteSummary(
+            frequency=np.asarray(columns["frequency"]),
+            recency=np.asarray(columns["recency"]),
+            n_periods=np.asarray(columns["n_periods"]),
+        )
+    else:
+        summary = CustomerSummary(
+            frequency=np.asarray(columns["frequency"], dtype=np.float64),
+            recency=np.asarray(columns["recency"], dtype=np.float64),
+            T=np.asarray(columns["T"], dtype=np.float64),
+            monetary_value=(
+                None
+                if "monetary_value" not in columns
+                else np.asarray(columns["monetary_value"], dtype=np.float64)
+            ),
+            unit=unit,
+        )
     out = {
         "probability_alive": np.asarray(model.probability_alive(summary), dtype=np.float64),
         "expected_purchases": np.asarray(
@@ -200,7 +213,7 @@ def _scorer(
 
 
 def score(
-    model: TransactionModel[CustomerSummary],
+    model: TransactionModel[CustomerSummary] | BGBB,
     summary: Any,
     *,
     horizon: float,
@@ -212,6 +225,7 @@ def score(
     recency: str = "recency",
     T: str = "T",
     monetary_value: str = "monetary_value",
+    n_periods: str = "n_periods",
 ) -> Any:
     """Add P(alive), conditional expected purchases and CLV to a per-customer frame.
 
@@ -221,24 +235,28 @@ def score(
     Parameters
     ----------
     model : transaction model
-        A fitted (or parametrized) model of `CustomerSummary` data with ``probability_alive``
-        and ``conditional_expected_purchases``: `BGNBD`, `ParetoNBD`, `MBGNBD`.
+        A fitted (or parametrized) model with ``probability_alive`` and
+        ``conditional_expected_purchases``: `BGNBD`, `ParetoNBD`, `MBGNBD` (per-customer
+        frequency, recency and T) or `BGBB` (frequency, recency and n_periods, counted in
+        transaction opportunities, as in `DiscreteSummary`).
     summary : dataframe
         One row per customer with the columns named below, in ``unit``: a lazy frame (Polars
         LazyFrame, DuckDB relation, Dask or PySpark DataFrame, for instance from
         `lazy_summary`) or an eager one (pandas, Polars, pyarrow). Other columns (the customer
         id) are kept.
     horizon : float
-        The horizon of the expected purchases and of the CLV, in ``unit``, > 0.
+        The horizon of the expected purchases and of the CLV, in ``unit``, > 0; for `BGBB`,
+        a whole number of future opportunities.
     spend_model : spend model or float, optional
-        A `GammaGamma` (which reads the ``monetary_value`` column) or the value of a purchase;
-        with it, a ``clv`` column is added, as `customer_lifetime_value`.
+        A `GammaGamma` (which reads the ``monetary_value`` column) or the value of a purchase
+        (the only choice with `BGBB`); with it, a ``clv`` column is added, as
+        `customer_lifetime_value`.
     discount_rate, step : float
         The discounting of the CLV, as in `customer_lifetime_value`.
     unit : {"D", "W"}, optional
         The unit of ``recency`` and ``T``; default: the model's unit (days when it has none).
-    frequency, recency, T, monetary_value : str
-        Column names.
+    frequency, recency, T, monetary_value, n_periods : str
+        Column names (``n_periods`` for `BGBB` only, in place of ``T``).
 
     Returns
     -------
@@ -279,6 +297,14 @@ def score(
     >>> scored = rk.score(model, customers, horizon=52.0, spend_model=20.0)
     >>> scored.collect().columns
     ['customer_id', 'frequency', 'recency', 'T', 'probability_alive', 'expected_purchases', 'clv']
+
+    A contractual-style base of donors with six yearly opportunities each, by BG/BB:
+
+    >>> donors = pl.DataFrame({"frequency": [0, 3, 6], "recency": [0, 4, 6], "n_periods": 6})
+    >>> bgbb = rk.BGBB(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+    >>> scored = rk.score(bgbb, donors, horizon=5, spend_model=10.0)
+    >>> scored["expected_purchases"].round(3).to_list()
+    [0.073, 1.034, 3.752]
     """
     if (
         isinstance(horizon, bool)
@@ -296,7 +322,15 @@ def score(
             f"The 'unit' parameter of score must be 'D' or 'W'; got {unit!r} instead.",
             field="unit",
         )
-    names = {"frequency": frequency, "recency": recency, "T": T}
+    discrete = isinstance(model, BGBB)
+    if discrete and horizon != round(horizon):
+        raise InvalidDataError(
+            "The 'horizon' parameter of score must be a whole number of opportunities for "
+            f"BGBB; got {horizon!r} instead.",
+            field="horizon",
+        )
+    names = {"frequency": frequency, "recency": recency}
+    names |= {"n_periods": n_periods} if discrete else {"T": T}
     if spend_model is not None and isinstance(spend_model, SpendModel):
         names["monetary_value"] = monetary_value
     frame = to_narwhals(summary)
@@ -312,7 +346,8 @@ def score(
     _score_arrays(
         model,
         spend_model,
-        {"frequency": np.zeros(1), "recency": np.zeros(1), "T": np.ones(1)}
+        {"frequency": np.zeros(1), "recency": np.zeros(1)}
+        | ({"n_periods": np.ones(1)} if discrete else {"T": np.ones(1)})
         | ({"monetary_value": np.zeros(1)} if "monetary_value" in names else {}),
         **options,
     )

@@ -336,6 +336,52 @@ def test_score_in_every_engine(engine: Engine, fitted: Any) -> None:
     _assert_scores(got, _expected_scores(summary, model, spend))
 
 
+def _donors() -> pd.DataFrame:
+    """The distinct donation histories (six yearly opportunities), one customer each."""
+    donors = rk.datasets.load_donations()
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(len(donors)),
+            "frequency": donors.frequency.astype(np.int64),
+            "recency": donors.recency.astype(np.int64),
+            "n_periods": donors.n_periods.astype(np.int64),
+        }
+    )
+
+
+def test_score_bgbb_in_every_engine(engine: Engine) -> None:
+    """BG/BB reads n_periods in place of T; its scores are the model's own predictions."""
+    frame = _donors()
+    model = rk.BGBB(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+    scored = rk.score(model, engine(frame), horizon=5, spend_model=10.0, discount_rate=0.1)
+    got = _collected(scored)
+    assert got["customer_id"].tolist() == frame["customer_id"].tolist()
+    summary = rk.DiscreteSummary(frame["frequency"], frame["recency"], frame["n_periods"])
+    np.testing.assert_array_equal(got["probability_alive"], model.probability_alive(summary))
+    np.testing.assert_array_equal(
+        got["expected_purchases"], model.conditional_expected_purchases(5, summary)
+    )
+    clv = rk.customer_lifetime_value(model, 10.0, summary, horizon=5, discount_rate=0.1)
+    np.testing.assert_allclose(got["clv"], clv, rtol=1e-12, atol=0)
+
+
+def test_score_bgbb_refuses_bad_input() -> None:
+    pl = pytest.importorskip("polars")
+    frame = pl.from_pandas(_donors()).lazy()
+    model = rk.BGBB(alpha=1.204, beta=0.750, gamma=0.657, delta=2.783)
+    with pytest.raises(rk.InvalidDataError, match="'n_periods'"):
+        rk.score(model, frame.drop("n_periods"), horizon=5)
+    with pytest.raises(rk.InvalidDataError, match="whole number of opportunities"):
+        rk.score(model, frame, horizon=2.5)
+    with pytest.raises(rk.InvalidDataError, match="needs a CustomerSummary"):
+        rk.score(
+            model,
+            frame.with_columns(monetary_value=pl.lit(20.0)),
+            horizon=5,
+            spend_model=rk.GammaGamma(p=6.25, q=3.74, v=15.44),
+        )
+
+
 def test_lazy_summary_then_score(engine: Engine, cdnow: Any, fitted: Any) -> None:
     """From the transactions to the scores without collecting the customers."""
     summary, model, spend = fitted
