@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import retention_kit as rk
 from retention_kit import ConvergenceWarning, FitError
 from retention_kit.models._mle import maximize_likelihood
 
@@ -163,3 +164,36 @@ def test_the_best_of_several_starts_wins_and_bad_starts_are_refused() -> None:
     assert math.log(theta[0]) == pytest.approx(2.0, abs=0.1)
     with pytest.raises(ValueError, match="finite and > 0"):
         _fit(loglik, [-1.0])
+
+
+def test_never_at_a_worse_optimum_than_scipy_lbfgsb() -> None:
+    """On BG/NBD bases drawn over a wide range of parameters, the fit's log-likelihood is at
+    least scipy's L-BFGS-B's on the same objective, from the same starting points."""
+    from scipy import optimize
+
+    from retention_kit.models import _mle, bgnbd
+
+    rng = np.random.default_rng(5)
+    for seed in range(12):
+        truth = dict(zip(("r", "alpha", "a", "b"), 10.0 ** rng.uniform(-1, 1, 4), strict=True))
+        summary = rk.BGNBD(**truth).sample(1500, float(rng.uniform(20, 80)), rng=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ours = rk.BGNBD.fit(summary).fit_result.log_likelihood
+        data = summary.compress()
+        x, t_x, T, w = data.frequency, data.recency, data.T, data.weights()
+        objective = _mle._Objective(
+            bgnbd._WeightedLikelihood.build(x, t_x, T, w), float(w.sum()), 0.0
+        )
+        theirs = -min(
+            optimize.minimize(
+                objective,
+                np.log(start),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-27.6, 27.6)] * 4,
+                options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 1000},
+            ).fun
+            for start in bgnbd._starting_points(x, T, w)
+        ) * float(w.sum())
+        assert ours >= theirs - 1e-9 * abs(theirs), (truth, ours, theirs)
