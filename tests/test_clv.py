@@ -358,16 +358,18 @@ clv_property_cases = {
 }
 
 
+@pytest.mark.parametrize("model_class", [rk.BGNBD, rk.MBGNBD])
 @settings(max_examples=20)
 @given(**clv_property_cases)
-def test_clv_properties_with_mbgnbd(
+def test_clv_properties(
+    model_class: type[rk.BGNBD] | type[rk.MBGNBD],
     summary: rk.CustomerSummary,
     params: tuple[float, float, float, float],
     n_steps: int,
     step: float,
     rates: list[float],
 ) -> None:
-    check_clv_properties(rk.MBGNBD(*params, unit="W"), summary, n_steps, step, rates)
+    check_clv_properties(model_class(*params, unit="W"), summary, n_steps, step, rates)
 
 
 # --- with the discrete-time BG/BB model ---
@@ -511,18 +513,6 @@ def test_clv_matches_lifetimes_at_given_parameters(
     )
     theirs = lifetimes_clv(purchases, spend, summary, months, discount_rate)
     np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-12)
-
-
-@settings(max_examples=20)
-@given(**clv_property_cases)
-def test_clv_properties_with_bgnbd(
-    summary: rk.CustomerSummary,
-    params: tuple[float, float, float, float],
-    n_steps: int,
-    step: float,
-    rates: list[float],
-) -> None:
-    check_clv_properties(rk.BGNBD(*params, unit="W"), summary, n_steps, step, rates)
 
 
 def test_unit_mismatch_is_refused(

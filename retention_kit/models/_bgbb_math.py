@@ -26,7 +26,7 @@ import numpy as np
 from scipy.special import betaln, digamma, exprel, gammaln, logsumexp
 
 from .._typing import BoolArray, FloatArray, IntArray
-from ._special import log_hyp2f1
+from ._special import STIRLING_COEFFICIENTS, log_hyp2f1
 
 __all__ = [
     "Layout",
@@ -265,29 +265,8 @@ def total_log_likelihood(
 
 # --- sums over the opportunities alive --------------------------------------------------------
 
-_STIRLING = (
-    1 / 12,
-    -1 / 360,
-    1 / 1260,
-    -1 / 1680,
-    1 / 1188,
-    -691 / 360360,
-    1 / 156,
-    -3617 / 122400,
-)
-"""B_2j / (2j (2j - 1)), j = 1..8: the coefficients of Stirling's series for log Gamma."""
 _STIRLING_FROM = 10.0
-
-
-def _stirling_tail(z: FloatArray) -> FloatArray:
-    """Return sum_j B_2j / (2j (2j - 1) z^(2j - 1)), accurate to 1e-17 for z >= 10."""
-    w = 1.0 / z
-    w2 = w * w
-    out = np.zeros_like(w)
-    for coefficient in reversed(_STIRLING):
-        out = out * w2 + coefficient
-    result: FloatArray = out * w
-    return result
+"""`_log_gamma_ratio_slope` raises its arguments to at least this before Stirling's series."""
 
 
 def _log1p_ratio(x: FloatArray) -> FloatArray:
@@ -343,7 +322,7 @@ def _log_gamma_ratio_slope(
         ratio = _log1p_ratio(x)
         log1p_x = np.log1p(x)
         out = _log1p_ratio_excess(x) + (s - 0.5) / y * ratio
-        for j, coefficient in enumerate(_STIRLING, start=1):
+        for j, coefficient in enumerate(STIRLING_COEFFICIENTS, start=1):
             power = 2.0 * j - 1.0
             out = (
                 out - coefficient * power * y ** (-power - 1.0) * exprel(-power * log1p_x) * ratio

@@ -33,6 +33,7 @@ from scipy.special import gammaln, log_expit
 from .._typing import BoolArray, FloatArray
 
 __all__ = [
+    "STIRLING_COEFFICIENTS",
     "hyp2f1",
     "log_beta",
     "log_gamma_ratio",
@@ -51,7 +52,7 @@ _CHUNK = 2048
 _MAX_SCALE = 1.0
 
 
-_STIRLING = (
+STIRLING_COEFFICIENTS = (
     1.0 / 12.0,
     -1.0 / 360.0,
     1.0 / 1260.0,
@@ -71,7 +72,7 @@ def _stirling_remainder(z: FloatArray) -> FloatArray:
     inverse = 1.0 / z
     square = inverse * inverse
     total = np.zeros_like(z)
-    for coefficient in reversed(_STIRLING):
+    for coefficient in reversed(STIRLING_COEFFICIENTS):
         total = total * square + coefficient
     result: FloatArray = total * inverse
     return result

@@ -201,9 +201,11 @@ class _WeightedLikelihood:
         if shift:  # MBG/NBD: every row may have dropped out
             first_repeat = 0
         else:
-            order = np.argsort(x > 0, kind="stable")
-            x, t_x, T, w = x[order], t_x[order], T[order], w[order]
-            first_repeat = int(np.searchsorted(x > 0, True))
+            repeat = x > 0
+            if np.any(repeat[:-1] > repeat[1:]):  # not already last, as a compressed summary's
+                order = np.argsort(repeat, kind="stable")
+                x, t_x, T, w, repeat = x[order], t_x[order], T[order], w[order], repeat[order]
+            first_repeat = int(np.searchsorted(repeat, True))
         frequencies, index = distinct_frequencies(x)
         per_frequency = sum_by(index, w, frequencies.size)
         wx = w * x
