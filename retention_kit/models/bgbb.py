@@ -525,15 +525,8 @@ class BGBB(Model):
         >>> sample.n_customers, int(sample.frequency.max())
         (11104, 6)
         """
-        if (
-            isinstance(n_customers, bool)
-            or not isinstance(n_customers, int | np.integer)
-            or n_customers < 1
-        ):
-            raise InvalidDataError(
-                f"`n_customers` must be an integer >= 1: got {n_customers!r}", field="n_customers"
-            )
-        periods = _per_row(n_periods, "n_periods", int(n_customers))
-        periods = np.broadcast_to(periods, (int(n_customers),)).astype(np.float64)
+        n_customers = self._customer_count(n_customers)
+        periods = _per_row(n_periods, "n_periods", n_customers)
+        periods = np.broadcast_to(periods, (n_customers,)).astype(np.float64)
         x, t_x = bgbb_math.sample_histories(self.params, periods, np.random.default_rng(rng))
         return DiscreteSummary(frequency=x, recency=t_x, n_periods=periods)
