@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -295,21 +296,8 @@ def test_cdnow_clv_with_mbgnbd_matches_lifetimes(
     reference = ModifiedBetaGeoFitter()
     reference.params_ = pd.Series(purchases.parameters())
     reference.predict = reference.conditional_expected_number_of_purchases_up_to_time
-    ggf = lifetimes_gamma_gamma(spend)
-    assert summary.monetary_value is not None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # lifetimes' own FutureWarnings
-        theirs = ggf.customer_lifetime_value(
-            reference,
-            pd.Series(summary.frequency),
-            pd.Series(summary.recency),
-            pd.Series(summary.T),
-            pd.Series(summary.monetary_value),
-            time=12,
-            discount_rate=0.01,
-            freq="W",
-        )
-    np.testing.assert_allclose(ours, theirs.to_numpy(), rtol=1e-8)
+    theirs = lifetimes_clv(reference, spend, summary, 12, 0.01)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8)
 
 
 beta_geometric_parameters = st.tuples(
@@ -434,18 +422,20 @@ def lifetimes_bgnbd(purchases: rk.BGNBD) -> BetaGeoFitter:
 
 
 def lifetimes_clv(
-    purchases: rk.BGNBD,
+    purchases: Any,
     spend: rk.GammaGamma,
     summary: rk.CustomerSummary,
     months: int,
     discount_rate: float,
 ) -> np.ndarray:
-    bgf, ggf = lifetimes_bgnbd(purchases), lifetimes_gamma_gamma(spend)
+    """lifetimes' CLV of a summary in weeks, from its fitter of the purchases (with `predict`
+    set) and the Gamma-Gamma spend model."""
+    ggf = lifetimes_gamma_gamma(spend)
     assert summary.monetary_value is not None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lifetimes' own FutureWarnings
         values = ggf.customer_lifetime_value(
-            bgf,
+            purchases,
             pd.Series(summary.frequency),
             pd.Series(summary.recency),
             pd.Series(summary.T),
@@ -472,7 +462,7 @@ def test_cdnow_clv_matches_lifetimes(
         discount_rate=discount_rate,
         step=MONTH,
     )
-    theirs = lifetimes_clv(purchases, spend, summary, months, discount_rate)
+    theirs = lifetimes_clv(lifetimes_bgnbd(purchases), spend, summary, months, discount_rate)
     np.testing.assert_allclose(ours, theirs, rtol=1e-8)
 
 
@@ -511,7 +501,7 @@ def test_clv_matches_lifetimes_at_given_parameters(
         discount_rate=discount_rate,
         step=MONTH,
     )
-    theirs = lifetimes_clv(purchases, spend, summary, months, discount_rate)
+    theirs = lifetimes_clv(lifetimes_bgnbd(purchases), spend, summary, months, discount_rate)
     np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-12)
 
 
